@@ -1,0 +1,110 @@
+/**
+ * What SFTPGo 1.2.0 sends (`seeds/sftpgo-openapi-1.2.0.yaml`), as zod schemas: strict about the
+ * fields the gateway relies on, lenient about everything else (unknown fields are kept, so `raw`
+ * and the read-merge-write PUT carry them unchanged).
+ */
+import { z } from 'zod';
+import { PERMISSIONS } from '../../src/model.js';
+import { upstreamError } from '../../src/errors.js';
+
+/** SFTPGo ids are positive int32 (the seed's `format: int32, minimum: 1`). */
+export const INT32_MAX = 2_147_483_647;
+
+const int = z.number().int();
+/** Counters and epoch-ms times: the server always sends them, but a missing one reads as 0. */
+const optionalInt = int.optional();
+
+/** `*` grants everything; the eight others are the contract's own names. */
+export const UpstreamPermission = z.enum(['*', ...PERMISSIONS]);
+export type UpstreamPermission = z.infer<typeof UpstreamPermission>;
+
+export const UpstreamUser = z.looseObject({
+  id: int.min(1).max(INT32_MAX),
+  status: z.union([z.literal(0), z.literal(1)]),
+  username: z.string().min(1),
+  expiration_date: optionalInt,
+  /** Omitted by GET; only ever present in what the gateway sends. */
+  password: z.string().nullable().optional(),
+  public_keys: z.array(z.string()).nullable().optional(),
+  home_dir: z.string(),
+  uid: optionalInt,
+  gid: optionalInt,
+  max_sessions: optionalInt,
+  quota_size: optionalInt,
+  quota_files: optionalInt,
+  permissions: z.array(UpstreamPermission),
+  used_quota_size: optionalInt,
+  /** What the server really sends… */
+  used_quota_files: optionalInt,
+  /** …and what the 1.2.0 document says. Both are accepted. */
+  used_quota_file: optionalInt,
+  last_quota_update: optionalInt,
+  upload_bandwidth: optionalInt,
+  download_bandwidth: optionalInt,
+  last_login: optionalInt,
+});
+export type UpstreamUser = z.infer<typeof UpstreamUser>;
+
+/** A user as the gateway writes it: the id is absent on create. */
+export type UpstreamUserBody = Omit<UpstreamUser, 'id'> & { id?: number };
+
+export const UpstreamTransfer = z.looseObject({
+  operation_type: z.enum(['upload', 'download']),
+  path: z.string(),
+  start_time: optionalInt,
+  size: optionalInt,
+  last_activity: optionalInt,
+});
+
+export const UpstreamConnection = z.looseObject({
+  username: z.string(),
+  connection_id: z.string().min(1),
+  client_version: z.string().nullable().optional(),
+  remote_address: z.string().nullable().optional(),
+  connection_time: optionalInt,
+  last_activity: optionalInt,
+  protocol: z.string(),
+  active_transfers: z.array(UpstreamTransfer).nullable().optional(),
+});
+export type UpstreamConnection = z.infer<typeof UpstreamConnection>;
+
+export const UpstreamQuotaScan = z.looseObject({
+  username: z.string(),
+  start_time: optionalInt,
+});
+export type UpstreamQuotaScan = z.infer<typeof UpstreamQuotaScan>;
+
+export const ApiResponse = z.looseObject({
+  status: optionalInt,
+  message: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+});
+export type ApiResponse = z.infer<typeof ApiResponse>;
+
+export const VersionInfo = z.looseObject({
+  version: z.string(),
+  build_date: z.string().optional(),
+  commit_hash: z.string().optional(),
+});
+export type VersionInfo = z.infer<typeof VersionInfo>;
+
+/** The seed says `/version` answers an array; the server answers one object. Both are read. */
+export const VersionAnswer = z.union([VersionInfo, z.array(VersionInfo).min(1)]);
+
+export const UpstreamUserList = z.array(UpstreamUser);
+export const UpstreamConnectionList = z.array(UpstreamConnection);
+export const UpstreamQuotaScanList = z.array(UpstreamQuotaScan);
+
+/**
+ * Parses a 2xx body, or throws 502 `upstream_error` naming what was expected and the first
+ * problem (its path and zod's message: never the offending value, which could be a secret).
+ *
+ * @example parseUpstream(UpstreamUser, res.body, 'a user') // "SFTPGo answered 200 with a body that is not a user (home_dir: …)"
+ */
+export function parseUpstream<T extends z.ZodType>(schema: T, body: unknown, what: string, status = 200): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue ? ` (${issue.path.map(String).join('.') || 'body'}: ${issue.message})` : '';
+  throw upstreamError(`SFTPGo answered ${status} with a body that is not ${what}${where}`);
+}

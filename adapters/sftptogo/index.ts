@@ -1,0 +1,1 @@
+export { createSftpToGoAdapter } from './adapter.js';

@@ -1,0 +1,90 @@
+/**
+ * The one interface every provider adapter implements. Required methods are what every SFTP
+ * provider does; optional ones are matched by a capability flag, and routes answer 501 where a
+ * backend's provider lacks the capability. Routes never branch on the provider's name.
+ */
+import type {
+  AdapterUser, Capabilities, Connection, NetworkRule, NetworkRuleInput, PasswordRotation, Provider,
+  QuotaScan, SshKey, UserCreate, UserPatch, UserStatus,
+} from './model.js';
+import type { ParsedSshKey } from './ssh-key.js';
+import type { Logger } from './logger.js';
+
+/** What every upstream call carries: the request id (sent upstream) and a logger. */
+export interface CallContext {
+  requestId: string;
+  logger: Logger;
+}
+
+export interface ListUsersQuery {
+  limit: number;
+  /** Where to resume: an adapter-defined position decoded from the caller's cursor. 0 = start. */
+  offset: number;
+  username?: string;
+  status?: UserStatus;
+  order: 'asc' | 'desc';
+}
+
+export interface UserPage {
+  data: AdapterUser[];
+  /** The position to resume from, or null when this page is the last. */
+  nextOffset: number | null;
+}
+
+export interface CreatedUserResult {
+  user: AdapterUser;
+  /** Set when the gateway or the provider generated the password: returned once to the caller. */
+  generatedPassword?: string;
+}
+
+export interface HealthResult {
+  ok: boolean;
+  detail: string;
+}
+
+export interface ProviderAdapter {
+  readonly provider: Provider;
+  readonly capabilities: Capabilities;
+
+  listUsers(query: ListUsersQuery, ctx: CallContext): Promise<UserPage>;
+  getUser(id: string, ctx: CallContext): Promise<AdapterUser>;
+  createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult>;
+  updateUser(id: string, patch: UserPatch, ctx: CallContext): Promise<AdapterUser>;
+  deleteUser(id: string, ctx: CallContext): Promise<void>;
+  /** A live check of the upstream; never throws. */
+  health(ctx: CallContext): Promise<HealthResult>;
+
+  rotatePassword?(id: string, ctx: CallContext): Promise<PasswordRotation>;
+  setPassword?(id: string, password: string, ctx: CallContext): Promise<void>;
+  listSshKeys?(id: string, ctx: CallContext): Promise<SshKey[]>;
+  addSshKey?(id: string, key: ParsedSshKey, ctx: CallContext): Promise<SshKey>;
+  deleteSshKey?(id: string, keyId: string, ctx: CallContext): Promise<void>;
+  listNetworkRules?(id: string, ctx: CallContext): Promise<NetworkRule[]>;
+  replaceNetworkRules?(id: string, rules: NetworkRuleInput[], ctx: CallContext): Promise<NetworkRule[]>;
+  listConnections?(ctx: CallContext): Promise<Connection[]>;
+  closeConnection?(connectionId: string, ctx: CallContext): Promise<void>;
+  listQuotaScans?(ctx: CallContext): Promise<QuotaScan[]>;
+  startQuotaScan?(id: string, ctx: CallContext): Promise<void>;
+}
+
+/** The optional methods and the capability that gates each. */
+export const CAPABILITY_OF_METHOD = {
+  rotatePassword: 'passwordRotation',
+  setPassword: 'passwordSet',
+  listSshKeys: 'sshKeys',
+  addSshKey: 'sshKeys',
+  deleteSshKey: 'sshKeys',
+  listNetworkRules: 'networkRules',
+  replaceNetworkRules: 'networkRules',
+  listConnections: 'connections',
+  closeConnection: 'connections',
+  listQuotaScans: 'quotaScans',
+  startQuotaScan: 'quotaScans',
+} as const satisfies Partial<Record<keyof ProviderAdapter, keyof Capabilities>>;
+
+/** Everything an adapter factory gets besides its own backend config. */
+export interface AdapterDeps {
+  backend: string;
+  /** Injected so tests and demo mode can route calls to an in-process emulator. */
+  fetch?: typeof fetch;
+}

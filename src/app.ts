@@ -1,0 +1,121 @@
+/**
+ * Builds the gateway from injected dependencies. It reads no environment: the runtime entries
+ * (src/node.ts, later src/worker.ts) parse the config and pass everything in.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { routePath } from 'hono/route';
+import type { ProviderAdapter } from './adapter.js';
+import { createAuthenticator } from './auth.js';
+import type { ListCache } from './cache.js';
+import type { GatewayConfig } from './config.js';
+import type { BackendEntry, GatewayEnv } from './env.js';
+import { GatewayError, invalidRequest } from './errors.js';
+import type { Logger } from './logger.js';
+import { problemResponse, toGatewayError } from './problem.js';
+import type { RouteDeps } from './route-kit.js';
+import { mountBackendRoutes } from './routes/backends.js';
+import { mountNetworkRuleRoutes } from './routes/network-rules.js';
+import { mountSessionRoutes } from './routes/sessions.js';
+import { mountSshKeyRoutes } from './routes/ssh-keys.js';
+import { mountSystemRoutes } from './routes/system.js';
+import { mountUserRoutes } from './routes/users.js';
+
+export interface AppDeps {
+  config: GatewayConfig;
+  /** One adapter per configured backend, built by the entry (see src/backends.ts). */
+  adapters: ReadonlyMap<string, ProviderAdapter>;
+  cache: ListCache;
+  logger: Logger;
+}
+
+export const API_VERSION = '0.1.0';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const backends = new Map<string, BackendEntry>(
+    [...deps.adapters].map(([name, adapter]) => [name, { name, adapter, isDefault: name === config.defaultBackend }]),
+  );
+
+  const app = new OpenAPIHono<GatewayEnv>({
+    // Validation failures of params, query and body: one 400 shape naming each field.
+    defaultHook: (result) => {
+      if (result.success) return;
+      const errors = result.error.issues.flatMap((issue) => {
+        const base = issue.path.map(String).join('.');
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys.map((k) => ({ path: base ? `${base}.${k}` : k, message: 'unknown field' }));
+        }
+        return [{ path: base || '(body)', message: issue.message }];
+      });
+      const where = result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : result.target;
+      throw invalidRequest(`The request ${where} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+    },
+  });
+
+  app.use('*', async function requestContext(c, next) {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const log = logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('logger', log);
+    await next();
+    c.header('x-request-id', requestId);
+    log.info(
+      {
+        method: c.req.method,
+        route: routePath(c, -1),
+        status: c.res.status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        backend: c.get('backend')?.name ?? null,
+        principal: c.get('principal')?.name ?? null,
+      },
+      'request',
+    );
+  });
+
+  app.onError((err, c) => {
+    const known = toGatewayError(err);
+    if (known) return problemResponse(c, known);
+    // Unknown failures: log the stack, answer without it.
+    c.get('logger')?.error({ err }, 'unhandled error');
+    return problemResponse(c, new GatewayError(500, 'internal_error', 'The gateway failed to handle this request'));
+  });
+  app.notFound((c) => problemResponse(c, new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key from the gateway config, with its scopes (read, write, admin)',
+  });
+
+  const routeDeps: RouteDeps = {
+    authenticate: createAuthenticator(config.auth?.apiKeys ?? null),
+    backends,
+    defaultBackend: config.defaultBackend,
+    cache: deps.cache,
+    cacheTtlSeconds: config.cache.ttlSeconds,
+  };
+  mountBackendRoutes(app, routeDeps);
+  mountUserRoutes(app, routeDeps);
+  mountSshKeyRoutes(app, routeDeps);
+  mountNetworkRuleRoutes(app, routeDeps);
+  mountSessionRoutes(app, routeDeps);
+
+  let document: Record<string, unknown> | undefined;
+  const openApiDocument = () =>
+    (document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'sftp-gateway',
+        version: API_VERSION,
+        description:
+          'One provider-neutral REST API for SFTP users, carried to SFTP To Go or SFTPGo. Every ' +
+          'backend route exists twice: under /v1/backends/{backend} and, for the default backend, under /v1.',
+      },
+    }) as unknown as Record<string, unknown>);
+  mountSystemRoutes(app, { cache: deps.cache, backendCount: backends.size, document: openApiDocument });
+
+  return { app, openApiDocument };
+}

@@ -1,0 +1,69 @@
+/**
+ * API key authentication (CONTRACT §6). Keys are compared as SHA-256 digests in constant time,
+ * against every configured key, so neither the match nor its position leaks through timing.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { ApiKeyConfig, Scope } from './config.js';
+import type { GatewayEnv, Principal } from './env.js';
+import { GatewayError } from './errors.js';
+
+interface PreparedKey {
+  digest: Uint8Array;
+  principal: Principal;
+}
+
+const encoder = new TextEncoder();
+const sha256 = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+
+/** 0 when equal; computed over every byte whatever the first difference. */
+function diff(a: Uint8Array, b: Uint8Array): number {
+  let d = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ (b[i] ?? 0);
+  return d;
+}
+
+const DEMO_PRINCIPAL: Principal = { name: 'demo', scopes: new Set<Scope>(['read', 'write', 'admin']) };
+
+export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
+
+/** Builds the authenticator once; `null` keys = demo mode, where every caller is allowed everything. */
+export function createAuthenticator(apiKeys: ApiKeyConfig[] | null): Authenticator {
+  if (apiKeys === null) return async () => DEMO_PRINCIPAL;
+  const prepared: Promise<PreparedKey[]> = Promise.all(
+    apiKeys.map(async (k) => ({
+      digest: await sha256(k.key),
+      principal: {
+        name: k.name,
+        scopes: new Set(k.scopes),
+        ...(k.backends ? { backends: new Set(k.backends) } : {}),
+      },
+    })),
+  );
+  return async function authenticate(authorization) {
+    const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization ?? '');
+    if (!match) {
+      throw new GatewayError(401, 'unauthorized', authorization ? 'Authorization must be "Bearer <API key>"' : 'An API key is required: send "Authorization: Bearer <API key>"');
+    }
+    const presented = await sha256(match[1]!);
+    let found: Principal | undefined;
+    for (const key of await prepared) {
+      if (diff(presented, key.digest) === 0) found = key.principal;
+    }
+    if (!found) throw new GatewayError(401, 'unauthorized', 'The API key is not valid');
+    return found;
+  };
+}
+
+/** Authenticates every request it guards and puts the principal on `c.var`. */
+export function requireApiKey(authenticate: Authenticator): MiddlewareHandler<GatewayEnv> {
+  return async function apiKeyAuth(c, next) {
+    c.set('principal', await authenticate(c.req.header('authorization')));
+    await next();
+  };
+}
+
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.has(scope)) {
+    throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" lacks the "${scope}" scope`);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The gateway's configuration (CONTRACT §7): one zod schema, `${NAME}` interpolation from the
+ * environment (or Worker bindings), and errors that name the bad field.
+ */
+import { z } from 'zod';
+
+const SCOPES = ['read', 'write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const backendName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'backend names are 1..63 of a-z, 0-9, _ and -, starting with a letter or digit');
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL');
+const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
+
+export const SftpToGoBackendConfig = z
+  .object({
+    provider: z.literal('sftptogo'),
+    baseUrl: httpUrl.default('https://api.sftptogo.com'),
+    organizationId: z.string().min(1),
+    apiKey: z.string().min(1),
+    timeoutMs,
+  })
+  .strict();
+export type SftpToGoBackendConfig = z.infer<typeof SftpToGoBackendConfig>;
+
+export const SftpgoBackendConfig = z
+  .object({
+    provider: z.literal('sftpgo'),
+    apiVersion: z.literal('v1').default('v1'),
+    /** The server root; the adapter adds `/api/v1`. */
+    baseUrl: httpUrl,
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** The SFTP endpoint users connect to, for `host` and `uri`. */
+    sftpHost: z.string().min(1).optional(),
+    sftpPort: z.number().int().min(1).max(65535).default(22),
+    homeDirectoryBase: z.string().regex(/^\//, 'must be an absolute path').default('/srv/sftpgo/data'),
+    timeoutMs,
+  })
+  .strict()
+  .refine((b) => (b.username === undefined) === (b.password === undefined), {
+    message: 'username and password go together (HTTP basic auth)',
+    path: ['password'],
+  });
+export type SftpgoBackendConfig = z.infer<typeof SftpgoBackendConfig>;
+
+export const BackendConfig = z.discriminatedUnion('provider', [SftpToGoBackendConfig, SftpgoBackendConfig]);
+export type BackendConfig = z.infer<typeof BackendConfig>;
+
+const ApiKeyConfig = z
+  .object({
+    name: z.string().min(1).max(64),
+    key: z.string().min(16, 'API keys must be at least 16 characters'),
+    scopes: z.array(z.enum(SCOPES)).min(1),
+    backends: z.array(backendName).min(1).optional(),
+  })
+  .strict();
+export type ApiKeyConfig = z.infer<typeof ApiKeyConfig>;
+
+export const GatewayConfig = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    /** `auth: null` only in demo mode; a config file must list keys. */
+    auth: z.object({ apiKeys: z.array(ApiKeyConfig).min(1) }).strict(),
+    cache: z
+      .object({
+        driver: z.enum(['memory', 'redis', 'none']).default('memory'),
+        url: z.string().min(1).optional(),
+        keyPrefix: z.string().default('sftp-gateway:'),
+        ttlSeconds: z.number().int().min(1).max(86_400).default(30),
+        maxEntries: z.number().int().min(1).default(1000),
+      })
+      .strict()
+      .default({ driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    defaultBackend: backendName.optional(),
+    backends: z.record(backendName, BackendConfig),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const names = Object.keys(cfg.backends);
+    if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'at least one backend is required' });
+    if (cfg.defaultBackend && !names.includes(cfg.defaultBackend)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultBackend'], message: `"${cfg.defaultBackend}" is not a configured backend` });
+    }
+    if (!cfg.defaultBackend && names.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['defaultBackend'], message: 'required when more than one backend is configured' });
+    }
+    if (cfg.cache.driver === 'redis' && !cfg.cache.url) {
+      ctx.addIssue({ code: 'custom', path: ['cache', 'url'], message: 'required when cache.driver is "redis"' });
+    }
+    const seenNames = new Set<string>();
+    const seenKeys = new Set<string>();
+    cfg.auth.apiKeys.forEach((k, i) => {
+      if (seenNames.has(k.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'apiKeys', i, 'name'], message: `duplicate key name "${k.name}"` });
+      if (seenKeys.has(k.key)) ctx.addIssue({ code: 'custom', path: ['auth', 'apiKeys', i, 'key'], message: 'duplicate key value' });
+      seenNames.add(k.name);
+      seenKeys.add(k.key);
+      for (const [j, b] of (k.backends ?? []).entries()) {
+        if (!names.includes(b)) ctx.addIssue({ code: 'custom', path: ['auth', 'apiKeys', i, 'backends', j], message: `"${b}" is not a configured backend` });
+      }
+    });
+  });
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;
+
+/** The parsed config; `auth` is null only in demo mode (no key required). */
+export type GatewayConfig = Omit<z.infer<typeof GatewayConfig>, 'auth' | 'defaultBackend'> & {
+  auth: { apiKeys: ApiKeyConfig[] } | null;
+  defaultBackend: string;
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(field ? `invalid configuration: ${field}: ${message}` : `invalid configuration: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Replaces `${NAME}` in every string of a JSON value; a missing variable is a ConfigError naming it. */
+export function interpolate(value: unknown, vars: Record<string, string | undefined>, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = vars[name];
+      if (v === undefined) throw new ConfigError(path.join('.'), `environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, vars, [...path, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, vars, [...path, k])]));
+  }
+  return value;
+}
+
+/** Parses config JSON text: interpolation, then the schema. Throws ConfigError naming the first bad field. */
+export function parseConfig(text: string, vars: Record<string, string | undefined>): GatewayConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('', `not valid JSON (${(err as Error).message})`);
+  }
+  const result = GatewayConfig.safeParse(interpolate(json, vars));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(issue.path.join('.') || '(root)', issue.message);
+  }
+  const cfg = result.data;
+  const serverOverrides = {
+    ...(vars.HOST ? { host: vars.HOST } : {}),
+    ...(vars.PORT ? { port: parsePort(vars.PORT) } : {}),
+  };
+  return {
+    ...cfg,
+    server: { ...cfg.server, ...serverOverrides },
+    defaultBackend: cfg.defaultBackend ?? Object.keys(cfg.backends)[0]!,
+  };
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `"${text}" is not a port number`);
+  return port;
+}

@@ -1,0 +1,33 @@
+/**
+ * Demo mode (no GATEWAY_CONFIG): both providers' built-in emulators on loopback, no auth,
+ * memory cache. Node only: the emulators never reach the Workers bundle.
+ */
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import type { GatewayConfig } from './config.js';
+
+export interface Demo {
+  config: GatewayConfig;
+  close(): Promise<void>;
+}
+
+export async function startDemo(server: { host: string; port: number }): Promise<Demo> {
+  const sftpgo = createSftpgoEmulator();
+  const served = await serveSftpgoEmulator(sftpgo, 0);
+  const config: GatewayConfig = {
+    server: { ...server, host: '127.0.0.1' }, // demo mode never listens beyond loopback
+    auth: null,
+    cache: { driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000 },
+    logLevel: 'info',
+    defaultBackend: 'demo-sftpgo',
+    backends: {
+      'demo-sftpgo': {
+        provider: 'sftpgo', apiVersion: 'v1', baseUrl: served.url, sftpHost: 'localhost', sftpPort: 2022,
+        homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000,
+      },
+      'demo-sftptogo': {
+        provider: 'sftptogo', baseUrl: 'http://127.0.0.1:9', organizationId: 'demo', apiKey: 'demo', timeoutMs: 10_000,
+      },
+    },
+  };
+  return { config, close: () => served.close() };
+}

@@ -1,0 +1,27 @@
+/** The Hono environment every route shares: what middleware puts on `c.var`. */
+import type { ProviderAdapter } from './adapter.js';
+import type { Logger } from './logger.js';
+import type { Scope } from './config.js';
+
+export interface BackendEntry {
+  name: string;
+  adapter: ProviderAdapter;
+  isDefault: boolean;
+}
+
+export interface Principal {
+  /** The API key's name from the config ("demo" in demo mode); never the key itself. */
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  /** Backends the key may reach; undefined = all. */
+  backends?: ReadonlySet<string>;
+}
+
+export interface GatewayEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    principal: Principal;
+    backend: BackendEntry;
+  };
+}

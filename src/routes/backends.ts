@@ -1,0 +1,72 @@
+/** The configured backends, their capabilities, and a live health check of one. */
+import { z, createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { requireScope } from '../auth.js';
+import type { BackendEntry, GatewayEnv, Principal } from '../env.js';
+import { GatewayError, notFound } from '../errors.js';
+import { Backend } from '../model.js';
+import { BackendParam, errorResponses, jsonResponse, type RouteDeps } from '../route-kit.js';
+
+function describe(entry: BackendEntry): z.infer<typeof Backend> {
+  return {
+    name: entry.name,
+    provider: entry.adapter.provider,
+    default: entry.isDefault,
+    capabilities: { ...entry.adapter.capabilities },
+  };
+}
+
+const visibleTo = (principal: Principal, name: string) => !principal.backends || principal.backends.has(name);
+
+export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
+  const authenticate = async (authorization: string | undefined) => {
+    const principal = await deps.authenticate(authorization);
+    requireScope(principal, 'read');
+    return principal;
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/v1/backends', operationId: 'listBackends', tags: ['Backends'],
+      summary: 'List the backends this key may reach', security: [{ bearerAuth: [] }],
+      responses: {
+        200: { description: 'Backends', content: { 'application/json': { schema: z.object({ data: z.array(Backend) }).openapi('BackendList') } } },
+        ...errorResponses,
+      },
+    }),
+    (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
+      const principal = await authenticate(c.req.header('authorization'));
+      c.set('principal', principal);
+      const data = [...deps.backends.values()].filter((b) => visibleTo(principal, b.name)).map(describe);
+      return jsonResponse(c, 200, { data });
+    }) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/v1/backends/{backend}', operationId: 'getBackend', tags: ['Backends'],
+      summary: 'A backend with a live health check of its upstream',
+      description: 'An upstream that fails still answers 200, with `health.ok: false`.',
+      security: [{ bearerAuth: [] }],
+      request: { params: BackendParam },
+      responses: {
+        200: { description: 'The backend', content: { 'application/json': { schema: Backend } } },
+        ...errorResponses,
+      },
+    }),
+    (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
+      const principal = await authenticate(c.req.header('authorization'));
+      c.set('principal', principal);
+      const name = c.req.param('backend') ?? '';
+      if (!visibleTo(principal, name)) {
+        throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" may not reach backend "${name}"`);
+      }
+      const entry = deps.backends.get(name);
+      if (!entry) throw notFound(`No backend named "${name}"`);
+      c.set('backend', entry);
+      const started = performance.now();
+      const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });
+      const health = { ok: result.ok, latencyMs: Math.round(performance.now() - started), detail: result.detail };
+      return jsonResponse(c, 200, { ...describe(entry), health });
+    }) as never,
+  );
+}

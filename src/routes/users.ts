@@ -1,0 +1,138 @@
+/** Users: list, create, get, patch, delete, password rotation and set (CONTRACT §1–2). */
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { BackendEntry, GatewayEnv } from '../env.js';
+import {
+  CreatedUser, PasswordInput, PasswordRotation, User, UserCreate, UserPatch, UserStatus, pageOf,
+  type AdapterUser,
+} from '../model.js';
+import { idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+
+const UserIdParams = z.object({ id: idParam('id', '42') });
+const IncludeQuery = z
+  .object({
+    include: z.enum(['raw']).optional().openapi({ description: "`raw` adds the provider's own object (admin scope)" }),
+  })
+  .strict();
+const ListQuery = IncludeQuery.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().min(1).max(512).optional(),
+  username: z.string().min(1).max(255).optional().openapi({ description: 'Exact, case-sensitive match' }),
+  status: UserStatus.optional(),
+  order: z.enum(['asc', 'desc']).default('asc').openapi({ description: 'By username' }),
+}).strict();
+
+const UserPage = pageOf(User, 'UserPage');
+
+/** `raw` only when asked (the access check already required admin for it). */
+export function present(user: AdapterUser, includeRaw: boolean): z.infer<typeof User> {
+  if (includeRaw) return user;
+  const { raw: _raw, ...rest } = user;
+  return rest;
+}
+
+/** The key a list is cached under and its cursors are bound to. */
+function listKey(backend: BackendEntry, q: z.infer<typeof ListQuery>): string {
+  return [backend.name, q.order, q.status ?? '', q.username ?? ''].join('\u0000');
+}
+
+export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
+  const tag = 'Users';
+
+  mountBackendRoute(app, deps, {
+    method: 'get', path: '/users', operationId: 'listUsers', tag, scope: 'read',
+    summary: 'List users',
+    description: 'Cursor-paginated, filtered by exact `username` and `status`, ordered by username. ' +
+      'Answers say `X-Cache: HIT | MISS | BYPASS`; send `Cache-Control: no-cache` to read the upstream.',
+    query: ListQuery,
+    success: { status: 200, description: 'A page of users', schema: UserPage },
+  }, async (c, { query, backend, ctx }) => {
+    const key = listKey(backend, query);
+    const offset = query.cursor ? decodeCursor(query.cursor, key) : 0;
+    const cacheKey = `list:users:${backend.name}:${await deps.cache.generation(backend.name)}:` +
+      `${key}\u0000${offset}\u0000${query.limit}\u0000${query.include ?? ''}`;
+    const cached = await readCache(c, deps, cacheKey);
+    if (cached) return cached;
+    const page = await backend.adapter.listUsers(
+      { limit: query.limit, offset, order: query.order, username: query.username, status: query.status },
+      ctx,
+    );
+    const body = JSON.stringify({
+      data: page.data.map((u) => present(u, query.include === 'raw')),
+      nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset, key),
+    });
+    const xCache = deps.cache.driver === 'none' ? 'BYPASS' : 'MISS';
+    if (xCache === 'MISS') await deps.cache.set(cacheKey, body, deps.cacheTtlSeconds);
+    return c.body(body, 200, { 'content-type': 'application/json', 'x-cache': xCache });
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'post', path: '/users', operationId: 'createUser', tag, scope: 'write',
+    summary: 'Create a user',
+    description: 'Omit `password` to have one generated: it is returned once, in this answer.',
+    body: UserCreate,
+    success: {
+      status: 201, description: 'The created user', schema: CreatedUser,
+      headers: { Location: { description: 'The new user', schema: { type: 'string' } } },
+    },
+  }, async (c, { body, backend, ctx }) => {
+    const { user, generatedPassword } = await backend.adapter.createUser(body, ctx);
+    const location = `/v1/backends/${encodeURIComponent(backend.name)}/users/${encodeURIComponent(user.id)}`;
+    return jsonResponse(c, 201, { ...present(user, false), ...(generatedPassword ? { password: generatedPassword } : {}) }, {
+      location,
+    });
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'get', path: '/users/{id}', operationId: 'getUser', tag, scope: 'read',
+    summary: 'Get a user', params: UserIdParams, query: IncludeQuery,
+    success: { status: 200, description: 'The user', schema: User },
+  }, async (c, { params, query, backend, ctx }) =>
+    jsonResponse(c, 200, present(await backend.adapter.getUser(params.id, ctx), query.include === 'raw')));
+
+  mountBackendRoute(app, deps, {
+    method: 'patch', path: '/users/{id}', operationId: 'updateUser', tag, scope: 'write',
+    summary: 'Update a user',
+    description: 'Only fields present change; `null` clears a nullable field. A `password` sets it.',
+    params: UserIdParams, body: UserPatch,
+    success: { status: 200, description: 'The updated user', schema: User },
+  }, async (c, { params, body, backend, ctx }) =>
+    jsonResponse(c, 200, present(await backend.adapter.updateUser(params.id, body, ctx), false)));
+
+  mountBackendRoute(app, deps, {
+    method: 'delete', path: '/users/{id}', operationId: 'deleteUser', tag, scope: 'write',
+    summary: 'Delete a user', params: UserIdParams,
+    success: { status: 204, description: 'Deleted' },
+  }, async (c, { params, backend, ctx }) => {
+    await backend.adapter.deleteUser(params.id, ctx);
+    return c.body(null, 204);
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'post', path: '/users/{id}/password-rotations', operationId: 'rotatePassword', tag, scope: 'write',
+    capability: 'passwordRotation', summary: 'Rotate the password',
+    description: 'The new password is in this answer, once; it is never stored or shown again.',
+    params: UserIdParams,
+    success: { status: 200, description: 'The new password', schema: PasswordRotation },
+  }, async (c, { params, backend, ctx }) =>
+    jsonResponse(c, 200, await backend.adapter.rotatePassword!(params.id, ctx), { 'cache-control': 'no-store' }));
+
+  mountBackendRoute(app, deps, {
+    method: 'put', path: '/users/{id}/password', operationId: 'setPassword', tag, scope: 'write',
+    capability: 'passwordSet', summary: 'Set a caller-chosen password', params: UserIdParams, body: PasswordInput,
+    success: { status: 204, description: 'Set' },
+  }, async (c, { params, body, backend, ctx }) => {
+    await backend.adapter.setPassword!(params.id, body.password, ctx);
+    return c.body(null, 204);
+  });
+}
+
+/** Serves a cached list unless the caller asked for a fresh read. */
+async function readCache(c: Context<GatewayEnv>, deps: RouteDeps, key: string): Promise<Response | undefined> {
+  if (deps.cache.driver === 'none' || /no-cache/i.test(c.req.header('cache-control') ?? '')) return undefined;
+  const hit = await deps.cache.get(key);
+  if (!hit) return undefined;
+  const age = Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000));
+  return c.body(hit.value, 200, { 'content-type': 'application/json', 'x-cache': 'HIT', age: String(age) });
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../src/config.js';
+
+const base = {
+  auth: { apiKeys: [{ name: 'ops', key: '${OPS_KEY}', scopes: ['read', 'write', 'admin'] }] },
+  defaultBackend: 'onprem',
+  backends: {
+    onprem: { provider: 'sftpgo', baseUrl: 'http://127.0.0.1:8081', sftpHost: 'sftp.example.com', sftpPort: 2022 },
+    togo: { provider: 'sftptogo', organizationId: '${ORG}', apiKey: '${TOGO_KEY}', timeoutMs: 5000 },
+  },
+};
+const env = { OPS_KEY: 'ops-key-0123456789abcdef', ORG: 'org-1', TOGO_KEY: 'togo-secret' };
+
+/** Parses `mutate(copy of base)` and returns the ConfigError's field and message. */
+function configError(mutate: (c: any) => void, vars: Record<string, string> = env): ConfigError { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const cfg = structuredClone(base);
+  mutate(cfg);
+  try {
+    parseConfig(JSON.stringify(cfg), vars);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('parses the example, interpolates ${NAME} and applies defaults', () => {
+    const cfg = parseConfig(JSON.stringify(base), env);
+    expect(cfg.auth?.apiKeys[0]?.key).toBe(env.OPS_KEY);
+    expect(cfg.backends.togo).toMatchObject({ organizationId: 'org-1', apiKey: 'togo-secret', baseUrl: 'https://api.sftptogo.com', timeoutMs: 5000 });
+    expect(cfg.backends.onprem).toMatchObject({ apiVersion: 'v1', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000 });
+    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.cache).toMatchObject({ driver: 'memory', ttlSeconds: 30 });
+    expect(cfg.defaultBackend).toBe('onprem');
+  });
+
+  it('lets PORT and HOST override server', () => {
+    const cfg = parseConfig(JSON.stringify(base), { ...env, PORT: '9999', HOST: '0.0.0.0' });
+    expect(cfg.server).toEqual({ host: '0.0.0.0', port: 9999 });
+    expect(() => parseConfig(JSON.stringify(base), { ...env, PORT: 'eighty' })).toThrow(/PORT/);
+  });
+
+  it('takes the only backend as the default', () => {
+    const cfg = parseConfig(JSON.stringify({ ...base, defaultBackend: undefined, backends: { onprem: base.backends.onprem } }), env);
+    expect(cfg.defaultBackend).toBe('onprem');
+  });
+
+  const cases: Array<[string, (c: any) => void, RegExp, Record<string, string>?]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a missing environment variable, by name', () => {}, /auth\.apiKeys\.0\.key: environment variable OPS_KEY is not set/, { ORG: 'o', TOGO_KEY: 'k' }],
+    ['an unknown provider', (c) => (c.backends.onprem.provider = 'ftp'), /backends\.onprem\.provider/],
+    ['a bad baseUrl', (c) => (c.backends.onprem.baseUrl = 'not a url'), /backends\.onprem\.baseUrl/],
+    ['a non-http baseUrl', (c) => (c.backends.onprem.baseUrl = 'ftp://host'), /backends\.onprem\.baseUrl: must be an http/],
+    ['an unknown field', (c) => (c.backends.onprem.colour = 'red'), /backends\.onprem/],
+    ['a default backend that does not exist', (c) => (c.defaultBackend = 'nope'), /defaultBackend: "nope" is not a configured backend/],
+    ['no default among several backends', (c) => delete c.defaultBackend, /defaultBackend: required/],
+    ['a short API key', (c) => (c.auth.apiKeys[0].key = 'short'), /auth\.apiKeys\.0\.key: API keys must be at least 16/],
+    ['an unknown scope', (c) => (c.auth.apiKeys[0].scopes = ['root']), /auth\.apiKeys\.0\.scopes\.0/],
+    ['a key limited to an unknown backend', (c) => (c.auth.apiKeys[0].backends = ['ghost']), /auth\.apiKeys\.0\.backends\.0: "ghost" is not a configured backend/],
+    ['duplicate key names', (c) => c.auth.apiKeys.push({ ...c.auth.apiKeys[0], key: 'another-key-0123456789' }), /auth\.apiKeys\.1\.name: duplicate/],
+    ['redis without a url', (c) => (c.cache = { driver: 'redis' }), /cache\.url: required/],
+    ['a bad backend name', (c) => (c.backends['Bad Name!'] = c.backends.onprem), /backends/],
+    ['a timeout out of range', (c) => (c.backends.onprem.timeoutMs = 5), /backends\.onprem\.timeoutMs/],
+    ['basic auth username without password', (c) => (c.backends.onprem.username = 'admin'), /backends\.onprem\.password: username and password go together/],
+    ['no API keys', (c) => (c.auth.apiKeys = []), /auth\.apiKeys/],
+  ];
+  it.each(cases)('refuses %s, naming the field', (_name, mutate, message, vars) => {
+    expect(configError(mutate, vars).message).toMatch(message);
+  });
+
+  it('refuses text that is not JSON', () => {
+    expect(() => parseConfig('{ nope', env)).toThrow(/not valid JSON/);
+  });
+});

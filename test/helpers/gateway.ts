@@ -1,0 +1,105 @@
+/**
+ * Builds a real gateway app in-process for tests, in front of real emulators, and captures
+ * every log line. Requests go through `app.request` (the whole Hono stack); emulators are
+ * reached through their in-process fetch or over a real socket.
+ */
+import { Writable } from 'node:stream';
+import { createApp } from '../../src/app.js';
+import { createMemoryCache, noCache, type ListCache } from '../../src/cache.js';
+import { parseConfig, type GatewayConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createAdapters } from '../../src/providers.js';
+
+export const KEYS = {
+  ops: 'ops-key-0123456789abcdef',
+  reader: 'reader-key-0123456789abcdef',
+  writer: 'writer-key-0123456789abcdef',
+  onpremOnly: 'onprem-only-key-0123456789',
+} as const;
+
+export const API_KEYS = [
+  { name: 'ops', key: KEYS.ops, scopes: ['read', 'write', 'admin'] },
+  { name: 'reader', key: KEYS.reader, scopes: ['read'] },
+  { name: 'writer', key: KEYS.writer, scopes: ['read', 'write'] },
+  { name: 'onprem-only', key: KEYS.onpremOnly, scopes: ['read', 'write', 'admin'], backends: ['onprem'] },
+];
+
+export interface TestGateway {
+  app: ReturnType<typeof createApp>['app'];
+  config: GatewayConfig;
+  logs: string[];
+  /** A request with the ops key unless `key` says otherwise (`null` = no Authorization). */
+  call(method: string, path: string, opts?: CallOptions): Promise<Response>;
+  /** `call`, then the parsed JSON body (undefined when empty). */
+  json<T = any>(method: string, path: string, opts?: CallOptions): Promise<{ status: number; body: T; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface CallOptions {
+  key?: string | null;
+  body?: unknown;
+  /** Sent as is (no JSON.stringify), for malformed bodies. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface GatewayOptions {
+  backends: Record<string, unknown>;
+  defaultBackend?: string;
+  /** fetch per backend name, e.g. an emulator's in-process fetch. */
+  fetchFor?: (backend: string) => typeof fetch | undefined;
+  cache?: 'memory' | 'none' | ListCache;
+  apiKeys?: unknown[];
+  env?: Record<string, string>;
+}
+
+export function createTestGateway(opts: GatewayOptions): TestGateway {
+  const config = parseConfig(
+    JSON.stringify({
+      auth: { apiKeys: opts.apiKeys ?? API_KEYS },
+      ...(opts.defaultBackend ? { defaultBackend: opts.defaultBackend } : {}),
+      backends: opts.backends,
+      cache: { driver: typeof opts.cache === 'string' ? opts.cache : 'memory' },
+      logLevel: 'debug',
+    }),
+    opts.env ?? {},
+  );
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const cache =
+    typeof opts.cache === 'object' ? opts.cache : opts.cache === 'none' ? noCache : createMemoryCache(1000);
+  const { app } = createApp({
+    config,
+    adapters: createAdapters(config.backends, opts.fetchFor),
+    cache,
+    logger: createLogger({ level: 'debug', destination: destination as unknown as { write(s: string): void } }),
+  });
+
+  async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...o.headers };
+    const key = o.key === undefined ? KEYS.ops : o.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined = o.rawBody;
+    if (o.body !== undefined) body = JSON.stringify(o.body);
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    return app.request(path, { method, headers, body });
+  }
+
+  return {
+    app,
+    config,
+    logs,
+    call,
+    async json(method, path, o) {
+      const res = await call(method, path, o);
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    },
+  };
+}
