@@ -1,0 +1,65 @@
+/** The Node entry as a user runs it: `npm start`'s command in a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function start(env: Record<string, string>) {
+  const { GATEWAY_CONFIG: _omit, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const firstLine = async () => {
+    for (let i = 0; i < 200 && !lines.length; i++) await new Promise((r) => setTimeout(r, 50));
+    return JSON.parse(lines[0]!);
+  };
+  return { child, lines, exited, firstLine, stderr: () => stderr };
+}
+
+describe('npm start', () => {
+  it('starts in demo mode without GATEWAY_CONFIG, says so first, serves, and stops cleanly on SIGTERM', async () => {
+    const gw = start({ PORT: '0' });
+    const first = await gw.firstLine();
+    expect(first.msg).toMatch(/^DEMO MODE/);
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const backends = await (await fetch(`${first.url}/v1/backends`)).json();
+    expect(backends.data.map((b: { name: string }) => b.name).sort()).toEqual(['demo-sftpgo', 'demo-sftptogo']);
+    const created = await fetch(`${first.url}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'demo_user_1', accessLevel: 'read-only' }),
+    });
+    expect(created.status).toBe(201);
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+    expect(gw.lines.at(-1)).toMatch(/"msg":"stopped"/);
+  }, 30_000);
+
+  it('refuses to start on a bad config, naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify({
+      auth: { apiKeys: [{ name: 'ops', key: '${OPS_KEY}', scopes: ['read'] }] },
+      backends: { onprem: { provider: 'sftpgo', baseUrl: 'http://127.0.0.1:1', sftpPort: 99999 } },
+    }));
+    const gw = start({ GATEWAY_CONFIG: path, OPS_KEY: 'ops-key-0123456789abcdef' });
+    expect(await gw.exited).toBe(1);
+    expect(gw.stderr()).toMatch(/backends\.onprem\.sftpPort/);
+    const missing = start({ GATEWAY_CONFIG: path });
+    expect(await missing.exited).toBe(1);
+    expect(missing.stderr()).toMatch(/OPS_KEY is not set/);
+  }, 30_000);
+});

@@ -1,0 +1,350 @@
+/**
+ * The SFTPGo mappings, both directions, as tables: pure functions, no emulator.
+ */
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../src/errors.js';
+import { PERMISSIONS, type Permission, type UserCreate } from '../src/model.js';
+import { parseSshPublicKey } from '../src/ssh-key.js';
+import {
+  cleanPath, isoFromMs, limitsFromUpstream, limitsToUpstream, mergeUserPatch, msFromIso, permissionsFromUpstream,
+  permissionsToUpstream, rawOf, sftpUri, statusFromUpstream, statusToUpstream, toConnection, toQuotaScan, toSshKey,
+  toUpstreamCreate, toUser, usageFromUpstream, type BackendContext,
+} from '../adapters/sftpgo/mapping.js';
+import {
+  UpstreamConnection, UpstreamUser, UpstreamUserList, VersionAnswer, parseUpstream, type UpstreamPermission,
+} from '../adapters/sftpgo/schema.js';
+import { keyOf } from './fixtures/ssh-keys.js';
+
+const ctx: BackendContext = { backend: 'onprem', sftpHost: 'sftp.example.com', sftpPort: 2022 };
+
+/** A user as the 1.2.0 server writes it (`used_quota_files`, no password, no public_keys when empty). */
+function upstreamUser(over: Partial<UpstreamUser> = {}): UpstreamUser {
+  return UpstreamUser.parse({
+    id: 42, status: 1, username: 'acme_uploads', expiration_date: 0, home_dir: '/srv/sftpgo/data/acme_uploads',
+    uid: 0, gid: 0, max_sessions: 0, quota_size: 0, quota_files: 0, permissions: ['*'], used_quota_size: 0,
+    used_quota_files: 0, last_quota_update: 0, upload_bandwidth: 0, download_bandwidth: 0, last_login: 0,
+    ...over,
+  });
+}
+
+/** Runs `fn` and returns the GatewayError it throws. */
+function errorOf(fn: () => unknown): GatewayError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GatewayError) return err;
+    throw err;
+  }
+  throw new Error('expected a GatewayError');
+}
+
+describe('status', () => {
+  it.each([
+    [1, 'active'],
+    [0, 'disabled'],
+  ] as const)('%i ⇄ %s', (upstream, status) => {
+    expect(statusFromUpstream(upstream)).toBe(status);
+    expect(statusToUpstream(status)).toBe(upstream);
+  });
+});
+
+describe('times', () => {
+  it.each([
+    [1616615059930, '2021-03-24T19:44:19.930Z'],
+    [1, '1970-01-01T00:00:00.001Z'],
+  ])('%i ms ⇄ %s', (ms, iso) => {
+    expect(isoFromMs(ms)).toBe(iso);
+    expect(msFromIso(iso)).toBe(ms);
+  });
+
+  it.each([[0], [-5], [undefined], [null], [9e15]])('%s ms reads as null', (ms) => {
+    expect(isoFromMs(ms)).toBeNull();
+  });
+
+  it('null writes as 0 (never); an offset is honoured; a pre-1970 date still expires', () => {
+    expect(msFromIso(null)).toBe(0);
+    expect(msFromIso(undefined)).toBe(0);
+    expect(msFromIso('2021-03-24T21:44:19.930+02:00')).toBe(1616615059930);
+    expect(msFromIso('1970-01-01T00:00:00.000Z')).toBe(1);
+    expect(msFromIso('1960-01-01T00:00:00.000Z')).toBe(1);
+  });
+});
+
+describe('permissions ⇄ levels', () => {
+  const cases: Array<[UpstreamPermission[], Permission[], string]> = [
+    [['*'], [...PERMISSIONS], 'full'],
+    [['*', 'list'], [...PERMISSIONS], 'full'],
+    [['download', 'list'], ['list', 'download'], 'read-only'],
+    [['create_dirs', 'upload'], ['upload', 'create_dirs'], 'write-only'],
+    [['rename', 'list', 'download', 'upload', 'overwrite', 'delete', 'create_dirs'],
+      ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs'], 'read-write'],
+    [['list', 'list', 'upload'], ['list', 'upload'], 'custom'],
+  ];
+
+  it.each(cases)('%j reads as %j (%s)', (upstream, perms, level) => {
+    expect(permissionsFromUpstream(upstream)).toEqual(perms);
+    expect(toUser(upstreamUser({ permissions: upstream }), ctx).accessLevel).toBe(level);
+  });
+
+  it.each([
+    [[...PERMISSIONS], ['*']],
+    [['create_symlinks', 'create_dirs', 'rename', 'delete', 'overwrite', 'upload', 'download', 'list'], ['*']],
+    [['download', 'list'], ['list', 'download']],
+    [['upload', 'list'], ['list', 'upload']],
+  ] as Array<[Permission[], UpstreamPermission[]]>)('%j writes as %j', (perms, upstream) => {
+    expect(permissionsToUpstream(perms)).toEqual(upstream);
+  });
+});
+
+describe('limits', () => {
+  const upstream = { max_sessions: 2, quota_size: 0, quota_files: 1000, upload_bandwidth: 0, download_bandwidth: 512 };
+  const limits = { maxSessions: 2, quotaBytes: null, quotaFiles: 1000, uploadKBps: null, downloadKBps: 512 };
+
+  it('0 ⇄ null per field', () => {
+    expect(limitsFromUpstream(upstream)).toEqual(limits);
+    expect(limitsToUpstream(limits)).toEqual(upstream);
+  });
+
+  it('absent fields are unlimited on create and unchanged on patch; null clears them all', () => {
+    expect(limitsToUpstream({ quotaBytes: 10 })).toEqual({
+      max_sessions: 0, quota_size: 10, quota_files: 0, upload_bandwidth: 0, download_bandwidth: 0,
+    });
+    expect(limitsToUpstream({ quotaBytes: 10, maxSessions: null }, upstream)).toEqual({ ...upstream, quota_size: 10, max_sessions: 0 });
+    expect(limitsToUpstream(null, upstream)).toEqual({
+      max_sessions: 0, quota_size: 0, quota_files: 0, upload_bandwidth: 0, download_bandwidth: 0,
+    });
+    expect(limitsToUpstream(undefined, upstream)).toEqual(upstream);
+  });
+});
+
+describe('usage', () => {
+  it.each([
+    [{ used_quota_size: 2048, used_quota_files: 3, last_quota_update: 1616615059930 }, { bytes: 2048, files: 3, updatedAt: '2021-03-24T19:44:19.930Z' }],
+    [{ used_quota_size: 2048, used_quota_file: 4 }, { bytes: 2048, files: 4, updatedAt: null }],
+    [{ used_quota_files: 5, used_quota_file: 4 }, { bytes: 0, files: 5, updatedAt: null }],
+    [{}, { bytes: 0, files: 0, updatedAt: null }],
+  ])('%j → %j', (fields, usage) => {
+    const { used_quota_files: _s, used_quota_size: _b, ...base } = upstreamUser();
+    expect(usageFromUpstream(UpstreamUser.parse({ ...base, ...fields }))).toEqual(usage);
+  });
+});
+
+describe('uri', () => {
+  it.each([
+    ['acme', 'sftp.example.com', 22, 'sftp://acme@sftp.example.com'],
+    ['acme', 'sftp.example.com', 2022, 'sftp://acme@sftp.example.com:2022'],
+    ['a b@c', 'sftp.example.com', 22, 'sftp://a%20b%40c@sftp.example.com'],
+    ['acme', '2001:db8::1', 2022, 'sftp://acme@[2001:db8::1]:2022'],
+    ['acme', null, 2022, null],
+  ])('%s at %s:%i → %s', (username, host, port, uri) => {
+    expect(sftpUri(username, host, port)).toBe(uri);
+  });
+
+  it('host is null without a configured sftpHost', () => {
+    const user = toUser(upstreamUser(), { ...ctx, sftpHost: null });
+    expect([user.host, user.uri]).toEqual([null, null]);
+  });
+});
+
+describe('toUser', () => {
+  it('maps every field', () => {
+    const u = upstreamUser({
+      status: 0, expiration_date: 1616615059930, public_keys: ['ssh-ed25519 AAAA x', 'ssh-rsa BBBB y'],
+      permissions: ['list', 'download'], quota_size: 1024, last_login: 1616615000000,
+    });
+    expect(toUser(u, ctx)).toEqual({
+      id: '42', backend: 'onprem', provider: 'sftpgo', username: 'acme_uploads', displayName: null,
+      status: 'disabled', accessLevel: 'read-only', permissions: ['list', 'download'],
+      homeDirectory: '/srv/sftpgo/data/acme_uploads', chrootDirectory: '/srv/sftpgo/data/acme_uploads',
+      expiresAt: '2021-03-24T19:44:19.930Z', sshKeyCount: 2, host: 'sftp.example.com',
+      uri: 'sftp://acme_uploads@sftp.example.com:2022', isRoot: false,
+      limits: { maxSessions: null, quotaBytes: 1024, quotaFiles: null, uploadKBps: null, downloadKBps: null },
+      usage: { bytes: 0, files: 0, updatedAt: null },
+      createdAt: null, updatedAt: null, lastLoginAt: '2021-03-24T19:43:20.000Z', passwordChangedAt: null,
+      raw: { ...u },
+    });
+  });
+
+  it('public_keys null or absent counts 0 keys', () => {
+    expect(toUser(upstreamUser({ public_keys: null }), ctx).sshKeyCount).toBe(0);
+    expect(toUser(upstreamUser(), ctx).sshKeyCount).toBe(0);
+  });
+
+  it('raw keeps every field, documented or not, except secrets', () => {
+    const u = upstreamUser({ password: '$2a$10$hash', filters: { allowed_ip: [] }, fs: { sftp: { private_key: 'k', endpoint: 'e' } } });
+    const raw = rawOf(u);
+    expect(raw).not.toHaveProperty('password');
+    expect(raw.filters).toEqual({ allowed_ip: [] });
+    expect(raw.fs).toEqual({ sftp: { endpoint: 'e' } });
+    expect(raw.used_quota_files).toBe(0);
+    expect(Object.keys(raw)).toHaveLength(Object.keys(u).length - 1);
+    expect(JSON.stringify(toUser(u, ctx))).not.toContain('$2a$10$hash');
+  });
+});
+
+describe('schema', () => {
+  it('refuses a 200 that is not a user with a 502, never a half-mapped object', () => {
+    for (const body of [{ id: 'x', username: 'a' }, [], null, { ...upstreamUser(), permissions: ['fly'] }, { ...upstreamUser(), status: 2 }]) {
+      const err = errorOf(() => parseUpstream(UpstreamUser, body, 'a user'));
+      expect([err.status, err.code]).toEqual([502, 'upstream_error']);
+      expect(err.detail).toMatch(/^SFTPGo answered 200 with a body that is not a user/);
+    }
+    expect(errorOf(() => parseUpstream(UpstreamUserList, {}, 'a list of users')).status).toBe(502);
+  });
+
+  it('accepts the document spelling used_quota_file and /version as object or array', () => {
+    const { used_quota_files: _f, ...doc } = upstreamUser();
+    expect(UpstreamUser.parse({ ...doc, used_quota_file: 7 }).used_quota_file).toBe(7);
+    expect(VersionAnswer.safeParse({ version: '1.2.0' }).success).toBe(true);
+    expect(VersionAnswer.safeParse([{ version: '1.2.0', build_date: 'x', commit_hash: 'y' }]).success).toBe(true);
+    expect(VersionAnswer.safeParse([]).success).toBe(false);
+  });
+});
+
+describe('connections, quota scans, keys', () => {
+  it('maps a ConnectionStatus', () => {
+    const c = UpstreamConnection.parse({
+      username: 'alice', connection_id: 'abc', client_version: 'SSH-2.0-OpenSSH_8.2p1', remote_address: '192.0.2.10:52144',
+      connection_time: 1616615000000, last_activity: 1616615059930, protocol: 'SFTP',
+      active_transfers: [{ operation_type: 'upload', path: '/a.csv', start_time: 1616615050000, size: 1024, last_activity: 1616615059000 }],
+    });
+    expect(toConnection(c)).toEqual({
+      id: 'abc', username: 'alice', protocol: 'SFTP', clientVersion: 'SSH-2.0-OpenSSH_8.2p1',
+      remoteAddress: '192.0.2.10:52144', connectedAt: '2021-03-24T19:43:20.000Z', lastActivityAt: '2021-03-24T19:44:19.930Z',
+      transfers: [{ operation: 'upload', path: '/a.csv', startedAt: '2021-03-24T19:44:10.000Z', bytes: 1024, lastActivityAt: '2021-03-24T19:44:19.000Z' }],
+    });
+    const bare = toConnection(UpstreamConnection.parse({ username: 'b', connection_id: 'x', protocol: 'SCP', client_version: '' }));
+    expect(bare).toMatchObject({ clientVersion: null, remoteAddress: null, connectedAt: null, transfers: [] });
+  });
+
+  it('maps a QuotaScan', () => {
+    expect(toQuotaScan({ username: 'a', start_time: 1616615059930 })).toEqual({ username: 'a', startedAt: '2021-03-24T19:44:19.930Z' });
+    expect(toQuotaScan({ username: 'a' })).toEqual({ username: 'a', startedAt: null });
+  });
+
+  it('maps a parsed key, id = fingerprint in base64url', async () => {
+    const fixture = keyOf('rsa');
+    const key = toSshKey(await parseSshPublicKey(fixture.publicKey));
+    expect(key).toEqual({
+      id: fixture.fingerprint.slice(7).replace(/\+/g, '-').replace(/\//g, '_'), type: 'rsa',
+      fingerprint: fixture.fingerprint, comment: fixture.comment, publicKey: fixture.publicKey, createdAt: null,
+    });
+  });
+});
+
+describe('create body → upstream', () => {
+  const opts = { publicKeys: ['ssh-ed25519 AAAA me'], password: 'pw-123456', homeDirectoryBase: '/srv/sftpgo/data/' };
+
+  it('sends the whole user, every documented field, uid/gid 0', () => {
+    const input: UserCreate = {
+      username: 'acme', accessLevel: 'read-only', status: 'disabled', expiresAt: '2027-01-01T00:00:00.000Z',
+      limits: { quotaBytes: 1_000_000, downloadKBps: null },
+    };
+    expect(toUpstreamCreate(input, opts)).toEqual({
+      status: 0, username: 'acme', expiration_date: Date.parse('2027-01-01T00:00:00.000Z'), password: 'pw-123456',
+      public_keys: ['ssh-ed25519 AAAA me'], home_dir: '/srv/sftpgo/data/acme', uid: 0, gid: 0,
+      max_sessions: 0, quota_size: 1_000_000, quota_files: 0, permissions: ['list', 'download'],
+      used_quota_size: 0, used_quota_file: 0, last_quota_update: 0, upload_bandwidth: 0, download_bandwidth: 0,
+      last_login: 0,
+    });
+  });
+
+  it('defaults: active, no expiry, unlimited; full is *; a chroot equal to home is fine', () => {
+    const body = toUpstreamCreate({ username: 'acme', permissions: [...PERMISSIONS], homeDirectory: '/data/x/', chrootDirectory: '/data/x' }, opts);
+    expect(body).toMatchObject({ status: 1, expiration_date: 0, home_dir: '/data/x', permissions: ['*'], quota_size: 0 });
+  });
+
+  it.each<[string, UserCreate, string[]]>([
+    ['displayName', { username: 'acme', accessLevel: 'full', displayName: 'Acme' }, ['displayName']],
+    ['networkRules', { username: 'acme', accessLevel: 'full', networkRules: [{ cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null }] }, ['networkRules']],
+    ['a null chroot', { username: 'acme', accessLevel: 'full', chrootDirectory: null }, ['chrootDirectory']],
+    ['a chroot apart from home', { username: 'acme', accessLevel: 'full', chrootDirectory: '/srv/other' }, ['chrootDirectory']],
+    ['several at once', { username: 'acme', accessLevel: 'full', displayName: 'A', chrootDirectory: null }, ['displayName', 'chrootDirectory']],
+  ])('refuses %s with 422 naming the field', (_name, input, paths) => {
+    const err = errorOf(() => toUpstreamCreate(input, opts));
+    expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
+    expect(err.extra.errors?.map((e) => e.path)).toEqual(paths);
+  });
+
+  it('accepts displayName null and networkRules []', () => {
+    expect(() => toUpstreamCreate({ username: 'acme', accessLevel: 'full', displayName: null, networkRules: [] }, opts)).not.toThrow();
+  });
+
+  it.each<[UserCreate, string]>([
+    [{ username: 'acme', accessLevel: 'none' }, 'accessLevel'],
+    [{ username: 'acme', permissions: [] }, 'permissions'],
+  ])('refuses the empty permission set %j with 422 and the nearest levels', (input, path) => {
+    const err = errorOf(() => toUpstreamCreate(input, opts));
+    expect(err.status).toBe(422);
+    expect(err.extra.details).toEqual({ narrower: [], broader: ['read-only', 'write-only'] });
+    expect(err.extra.errors?.[0]?.path).toBe(path);
+  });
+
+  it.each<[string, UserCreate]>([
+    ['neither accessLevel nor permissions', { username: 'acme' }],
+    ['accessLevel and permissions that disagree', { username: 'acme', accessLevel: 'full', permissions: ['list'] }],
+    ['a username that escapes the home base', { username: '../etc', accessLevel: 'full' }],
+  ])('refuses %s with 400', (_name, input) => {
+    expect(errorOf(() => toUpstreamCreate(input, opts)).status).toBe(400);
+  });
+});
+
+describe('patch merge', () => {
+  const stored = upstreamUser({
+    status: 1, permissions: ['list', 'download'], public_keys: ['ssh-ed25519 AAAA me'], max_sessions: 3,
+    quota_size: 500, expiration_date: 1616615059930, uid: 1001, filters: { denied_ip: ['10.0.0.1'] },
+  });
+
+  it('keeps every untouched field, unknown ones included, and sends no password', () => {
+    const merged = mergeUserPatch(stored, { status: 'disabled' });
+    expect(merged).toEqual({ ...stored, status: 0 });
+    expect(merged).not.toHaveProperty('password');
+  });
+
+  it('drops a password the stored object carried; sets the one the patch gives', () => {
+    expect(mergeUserPatch({ ...stored, password: '$2a$hash' }, {})).not.toHaveProperty('password');
+    expect(mergeUserPatch(stored, { password: 'n3w-secret' }).password).toBe('n3w-secret');
+  });
+
+  it.each<[string, Parameters<typeof mergeUserPatch>[1], Partial<UpstreamUser>]>([
+    ['limits: only given fields', { limits: { quotaFiles: 9, maxSessions: null } }, { quota_files: 9, max_sessions: 0, quota_size: 500 }],
+    ['limits: null clears all', { limits: null }, { max_sessions: 0, quota_size: 0, quota_files: 0 }],
+    ['expiresAt null → 0', { expiresAt: null }, { expiration_date: 0 }],
+    ['accessLevel full → *', { accessLevel: 'full' }, { permissions: ['*'] }],
+    ['permissions canonical', { permissions: ['upload', 'list'] }, { permissions: ['list', 'upload'] }],
+    ['homeDirectory alone moves the jail', { homeDirectory: '/data/new/' }, { home_dir: '/data/new' }],
+    ['chroot equal to the new home', { homeDirectory: '/data/new', chrootDirectory: '/data/new/' }, { home_dir: '/data/new' }],
+    ['chroot equal to the stored home', { chrootDirectory: '/srv/sftpgo/data/acme_uploads' }, {}],
+    ['the same username is no rename', { username: 'acme_uploads', displayName: null }, {}],
+  ])('%s', (_name, patch, changed) => {
+    expect(mergeUserPatch(stored, patch)).toEqual({ ...stored, ...changed });
+  });
+
+  it.each<[string, Parameters<typeof mergeUserPatch>[1], number, string]>([
+    ['a rename', { username: 'other' }, 422, 'username'],
+    ['a displayName', { displayName: 'Acme' }, 422, 'displayName'],
+    ['a chroot apart from home', { chrootDirectory: '/elsewhere' }, 422, 'chrootDirectory'],
+    ['a chroot apart from the new home', { homeDirectory: '/data/new', chrootDirectory: '/srv/sftpgo/data/acme_uploads' }, 422, 'chrootDirectory'],
+    ['a null chroot', { chrootDirectory: null }, 422, 'chrootDirectory'],
+    ['no permissions', { accessLevel: 'none' }, 422, 'accessLevel'],
+  ])('refuses %s', (_name, patch, status, path) => {
+    const err = errorOf(() => mergeUserPatch(stored, patch));
+    expect(err.status).toBe(status);
+    expect(err.extra.errors?.map((e) => e.path)).toEqual([path]);
+  });
+
+  it('refuses contradictory accessLevel and permissions with 400', () => {
+    expect(errorOf(() => mergeUserPatch(stored, { accessLevel: 'read-only', permissions: ['upload'] })).status).toBe(400);
+  });
+});
+
+describe('cleanPath', () => {
+  it.each([
+    ['/srv/x/', '/srv/x'],
+    ['/srv//x/./y/../z', '/srv/x/z'],
+    ['/', '/'],
+    ['/../..', '/'],
+  ])('%s → %s', (input, output) => {
+    expect(cleanPath(input)).toBe(output);
+  });
+});
