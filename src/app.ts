@@ -12,7 +12,7 @@ import type { BackendEntry, GatewayEnv } from './env.js';
 import { GatewayError, invalidRequest } from './errors.js';
 import type { Logger } from './logger.js';
 import { problemResponse, toGatewayError } from './problem.js';
-import type { RouteDeps } from './route-kit.js';
+import { registerErrorResponses, type RouteDeps } from './route-kit.js';
 import { mountBackendRoutes } from './routes/backends.js';
 import { mountNetworkRuleRoutes } from './routes/network-rules.js';
 import { mountSessionRoutes } from './routes/sessions.js';
@@ -89,6 +89,8 @@ export function createApp(deps: AppDeps) {
     scheme: 'bearer',
     description: 'An API key from the gateway config, with its scopes (read, write, admin)',
   });
+
+  registerErrorResponses(app);
 
   const routeDeps: RouteDeps = {
     authenticate: createAuthenticator(config.auth?.apiKeys ?? null),

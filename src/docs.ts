@@ -32,7 +32,7 @@ function propertiesTable(schema: Json): string {
   return `<table><tr><th>field</th><th>type</th><th>description</th></tr>${rows}</table>`;
 }
 
-function operation(path: string, method: string, op: Json): string {
+function operation(doc: Json, path: string, method: string, op: Json): string {
   const params = (op.parameters ?? []) as Json[];
   const paramRows = params
     .map((p) => `<tr><td><code>${esc(p.name)}</code> (${esc(p.in)})${p.required ? ' <em>required</em>' : ''}</td>` +
@@ -40,7 +40,8 @@ function operation(path: string, method: string, op: Json): string {
     .join('');
   const body = op.requestBody?.content?.['application/json']?.schema;
   const responses = Object.entries((op.responses ?? {}) as Json)
-    .map(([status, r]) => {
+    .map(([status, ref]) => {
+      const r = ref.$ref ? doc.components?.responses?.[String(ref.$ref).split('/').pop()!] ?? {} : ref;
       const schema = r.content && (Object.values(r.content)[0] as Json).schema;
       return `<li><code>${esc(status)}</code> ${esc(r.description)}${schema ? ` — ${typeOf(schema)}` : ''}</li>`;
     })
@@ -58,7 +59,7 @@ export function renderDocs(doc: Json): string {
   for (const [path, item] of Object.entries((doc.paths ?? {}) as Json)) {
     for (const [method, op] of Object.entries(item as Json)) {
       const tag = (op as Json).tags?.[0] ?? 'Other';
-      byTag.set(tag, [...(byTag.get(tag) ?? []), operation(path, method, op as Json)]);
+      byTag.set(tag, [...(byTag.get(tag) ?? []), operation(doc, path, method, op as Json)]);
     }
   }
   const toc = [...byTag.keys()].map((t) => `<li><a href="#tag-${esc(t)}">${esc(t)}</a></li>`).join('');

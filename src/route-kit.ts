@@ -67,12 +67,20 @@ const ERROR_STATUSES: Record<number, string> = {
   503: 'The upstream could not be reached',
   504: 'The upstream did not answer in time',
 };
+/** Every route refers to these shared responses (registered once by `registerErrorResponses`). */
 export const errorResponses = Object.fromEntries(
-  Object.entries(ERROR_STATUSES).map(([status, description]) => [
-    status,
-    { description, content: { 'application/problem+json': { schema: Problem } } },
-  ]),
+  Object.keys(ERROR_STATUSES).map((status) => [status, { $ref: `#/components/responses/Problem${status}` }]),
 );
+
+export function registerErrorResponses(app: OpenAPIHono<GatewayEnv>): void {
+  app.openAPIRegistry.register('Problem', Problem);
+  for (const [status, description] of Object.entries(ERROR_STATUSES)) {
+    app.openAPIRegistry.registerComponent('responses', `Problem${status}`, {
+      description,
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    });
+  }
+}
 
 export const BackendParam = z.object({
   backend: z.string().openapi({ param: { name: 'backend', in: 'path' }, example: 'onprem' }),

@@ -275,7 +275,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     });
     // 200 with the user, but without password and public_keys: add the keys we sent (no extra GET).
     const created = parseUpstream(UpstreamUser, res.body, 'a user', res.status);
-    const user = toUser({ ...created, public_keys: publicKeys }, backendCtx);
+    const user = toUser(publicKeys.length ? { ...created, public_keys: publicKeys } : created, backendCtx);
     return input.password === undefined ? { user, generatedPassword: password } : { user };
   }
 
