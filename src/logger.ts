@@ -29,6 +29,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination as pino.DestinationStream | undefined,
+    // Synchronous stdout: lines stay in order and none is lost at exit (async sonic-boom reordered
+    // the last lines of a shutdown in our tests).
+    (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true }),
   );
 }

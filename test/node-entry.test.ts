@@ -21,7 +21,7 @@ function start(env: Record<string, string>) {
   let stderr = '';
   child.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
   child.stderr!.on('data', (d) => (stderr += String(d)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const firstLine = async () => {
     for (let i = 0; i < 200 && !lines.length; i++) await new Promise((r) => setTimeout(r, 50));
     return JSON.parse(lines[0]!);
@@ -45,7 +45,7 @@ describe('npm start', () => {
     expect(created.status).toBe(201);
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
-    expect(gw.lines.at(-1)).toMatch(/"msg":"stopped"/);
+    expect(gw.lines.map((l) => JSON.parse(l).msg).slice(-2)).toEqual(["shutting down", "stopped"]);
   }, 30_000);
 
   it('refuses to start on a bad config, naming the field', async () => {

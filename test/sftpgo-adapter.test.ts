@@ -301,8 +301,23 @@ describe('updateUser', () => {
     expect(calls()).toEqual(Array(3).fill([`GET /api/v1/user/${user.id}`, `PUT /api/v1/user/${user.id}`]).flat());
   });
 
-  it('answers 404 for an unknown user', async () => {
+  it('reads but does not write for an empty patch', async () => {
+    const user = await createAcme();
+    expect(await adapter.updateUser(user.id, {}, ctx)).toEqual(await adapter.getUser(user.id, ctx));
+    expect(calls()).toEqual(Array(2).fill(`GET /api/v1/user/${user.id}`));
+  });
+
+  it('answers 404 for an unknown user, and for an impossible id without a call (as a rejection)', async () => {
     expect((await failure(adapter.updateUser('999', { status: 'active' }, ctx))).status).toBe(404);
+    emu.clearRequests();
+    for (const call of [
+      () => adapter.updateUser('0', {}, ctx), () => adapter.rotatePassword!('x', ctx), () => adapter.setPassword!('-1', 'Abcdefgh1', ctx),
+      () => adapter.addSshKey!('abc', {} as never, ctx), () => adapter.deleteSshKey!('', 'k', ctx), () => adapter.deleteUser('1e3', ctx),
+      () => adapter.listSshKeys!('3000000000', ctx), () => adapter.startQuotaScan!('07', ctx),
+    ]) {
+      expect((await failure(call())).status).toBe(404);
+    }
+    expect(emu.requests).toEqual([]);
   });
 });
 

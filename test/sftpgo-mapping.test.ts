@@ -333,6 +333,10 @@ describe('patch merge', () => {
     expect(err.extra.errors?.map((e) => e.path)).toEqual([path]);
   });
 
+  it('refuses an empty password with 400 (it would remove the password upstream)', () => {
+    expect(errorOf(() => mergeUserPatch(stored, { password: '' })).status).toBe(400);
+  });
+
   it('refuses contradictory accessLevel and permissions with 400', () => {
     expect(errorOf(() => mergeUserPatch(stored, { accessLevel: 'read-only', permissions: ['upload'] })).status).toBe(400);
   });

@@ -166,7 +166,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
    * Read-merge-write under the user's mutex, so two changes in flight through this gateway never
    * lose each other's fields. `change` returns the body to PUT, or null when nothing changes.
    */
-  function modifyUser<T>(
+  async function modifyUser<T>(
     id: string,
     ctx: CallContext,
     change: (stored: UpstreamUser) => Promise<{ body: UpstreamUser | null; result: T }>,

@@ -344,6 +344,8 @@ export function storedBody(stored: UpstreamUser): UpstreamUser {
  * and 422 for a rename (SFTPGo never renames; repeating the current username is no rename).
  */
 export function mergeUserPatch(stored: UpstreamUser, patch: UserPatch): UpstreamUser {
+  // The route's schema already refuses it; an empty password would remove it on the server.
+  if (patch.password === '') throw invalidRequest('password must not be empty', [{ path: 'password', message: 'must not be empty' }]);
   const perms = requestedPermissions(patch);
   const home = patch.homeDirectory !== undefined ? cleanPath(patch.homeDirectory) : cleanPath(stored.home_dir);
 
