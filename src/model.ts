@@ -80,8 +80,11 @@ export const User = z
   .openapi('User');
 export type User = z.infer<typeof User>;
 
-/** A User as an adapter produces it: `raw` is always there; the route drops it unless asked. */
-export type AdapterUser = Omit<User, 'raw'> & { raw: Record<string, unknown> };
+/**
+ * A User as an adapter produces it. `raw` is computed only when a caller asks for it
+ * (`?include=raw`): copying every upstream object on every list would be wasted work.
+ */
+export type AdapterUser = Omit<User, 'raw'> & { raw: () => Record<string, unknown> };
 
 export const CreatedUser = User.extend({
   password: z.string().optional().openapi({ description: 'Only when the gateway generated it: shown once' }),

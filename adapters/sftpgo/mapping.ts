@@ -165,7 +165,7 @@ export function toUser(u: UpstreamUser, ctx: BackendContext): AdapterUser {
     updatedAt: null,
     lastLoginAt: isoFromMs(u.last_login),
     passwordChangedAt: null,
-    raw: rawOf(u),
+    raw: () => rawOf(u),
   };
 }
 

@@ -27,9 +27,8 @@ const UserPage = pageOf(User, 'UserPage');
 
 /** `raw` only when asked (the access check already required admin for it). */
 export function present(user: AdapterUser, includeRaw: boolean): z.infer<typeof User> {
-  if (includeRaw) return user;
-  const { raw: _raw, ...rest } = user;
-  return rest;
+  const { raw, ...rest } = user;
+  return includeRaw ? { ...rest, raw: raw() } : rest;
 }
 
 /** The key a list is cached under and its cursors are bound to. */
