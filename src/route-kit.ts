@@ -190,3 +190,6 @@ export const idParam = (name: string, example: string) =>
     .max(128)
     .regex(/^[A-Za-z0-9._~:@-]+$/, 'must be 1..128 of A-Z a-z 0-9 . _ ~ : @ -')
     .openapi({ param: { name, in: 'path' }, example });
+
+/** `{id}` of every route under a user. */
+export const UserIdParams = z.object({ id: idParam('id', '42') });

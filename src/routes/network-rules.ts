@@ -4,9 +4,8 @@ import type { GatewayEnv } from '../env.js';
 import { invalidRequest } from '../errors.js';
 import { NetworkRule, NetworkRuleInput, pageOf } from '../model.js';
 import { normalizeCidr } from '../cidr.js';
-import { idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
 
-const UserIdParams = z.object({ id: idParam('id', 'cfc211269c8c0f925c64b1a223d8eb') });
 const RuleSet = z.object({ data: z.array(NetworkRuleInput).max(100) }).strict().openapi('NetworkRuleSet');
 
 export function mountNetworkRuleRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {

@@ -2,7 +2,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayEnv } from '../env.js';
 import { Connection, QuotaScan } from '../model.js';
-import { idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { UserIdParams, idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
 
 export function mountSessionRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
   mountBackendRoute(app, deps, {
@@ -33,7 +33,7 @@ export function mountSessionRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     method: 'post', path: '/users/{id}/quota-scans', operationId: 'startQuotaScan', tag: 'Quota scans',
     scope: 'admin', capability: 'quotaScans', summary: "Start a scan of a user's stored files",
     description: '409 when one is already running for the user.',
-    params: z.object({ id: idParam('id', '42') }),
+    params: UserIdParams,
     success: { status: 202, description: 'Started' },
   }, async (c, { params, backend, ctx }) => {
     await backend.adapter.startQuotaScan!(params.id, ctx);

@@ -2,10 +2,9 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayEnv } from '../env.js';
 import { SshKey, SshKeyInput, pageOf } from '../model.js';
-import { idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { UserIdParams, idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
 import { parseSshPublicKey } from '../ssh-key.js';
 
-const UserIdParams = z.object({ id: idParam('id', '42') });
 const KeyParams = UserIdParams.extend({ keyId: idParam('keyId', 'nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8') });
 
 export function mountSshKeyRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {

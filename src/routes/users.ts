@@ -7,9 +7,8 @@ import {
   CreatedUser, PasswordInput, PasswordRotation, User, UserCreate, UserPatch, UserStatus, pageOf,
   type AdapterUser,
 } from '../model.js';
-import { idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
 
-const UserIdParams = z.object({ id: idParam('id', '42') });
 const IncludeQuery = z
   .object({
     include: z.enum(['raw']).optional().openapi({ description: "`raw` adds the provider's own object (admin scope)" }),
