@@ -47,6 +47,11 @@ export interface ProviderAdapter {
   readonly capabilities: Capabilities;
 
   listUsers(query: ListUsersQuery, ctx: CallContext): Promise<UserPage>;
+  /**
+   * Every user in one call, for providers whose API has no paging (SFTP To Go). Such an adapter
+   * implements listUsers with `pageOfAll` (src/paging.ts), and the cache can keep the whole list.
+   */
+  listAllUsers?(ctx: CallContext): Promise<AdapterUser[]>;
   getUser(id: string, ctx: CallContext): Promise<AdapterUser>;
   createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult>;
   updateUser(id: string, patch: UserPatch, ctx: CallContext): Promise<AdapterUser>;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { AdapterUser } from '../src/model.js';
+import { pageOfAll } from '../src/paging.js';
+
+const user = (username: string, status: 'active' | 'disabled' = 'active') =>
+  ({ username, status, raw: () => ({}) }) as unknown as AdapterUser;
+const names = (users: AdapterUser[]) => users.map((u) => u.username);
+const all = [user('carol'), user('alice'), user('Bob', 'disabled'), user('dave'), user('erin', 'disabled')];
+
+describe('pageOfAll', () => {
+  it('orders by username in code-unit order and walks every page once', () => {
+    const seen: string[] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const page = pageOfAll(all, { limit: 2, offset, order: 'asc' });
+      seen.push(...names(page.data));
+      offset = page.nextOffset;
+    }
+    expect(seen).toEqual(['Bob', 'alice', 'carol', 'dave', 'erin']);
+  });
+
+  it('reverses for desc, filters by status and exact username', () => {
+    expect(names(pageOfAll(all, { limit: 10, offset: 0, order: 'desc' }).data)).toEqual(['erin', 'dave', 'carol', 'alice', 'Bob']);
+    expect(names(pageOfAll(all, { limit: 10, offset: 0, order: 'asc', status: 'disabled' }).data)).toEqual(['Bob', 'erin']);
+    expect(names(pageOfAll(all, { limit: 10, offset: 0, order: 'asc', username: 'bob' }).data)).toEqual([]);
+    expect(names(pageOfAll(all, { limit: 10, offset: 0, order: 'asc', username: 'Bob' }).data)).toEqual(['Bob']);
+  });
+
+  it('says there is no next page exactly at the end, and answers an offset past it with nothing', () => {
+    expect(pageOfAll(all, { limit: 5, offset: 0, order: 'asc' }).nextOffset).toBeNull();
+    expect(pageOfAll(all, { limit: 4, offset: 0, order: 'asc' }).nextOffset).toBe(4);
+    expect(pageOfAll(all, { limit: 4, offset: 9, order: 'asc' })).toEqual({ data: [], nextOffset: null });
+  });
+});
