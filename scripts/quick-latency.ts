@@ -6,7 +6,8 @@
 import { serve } from '@hono/node-server';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createApp } from '../src/app.js';
-import { createMemoryCache, noCache } from '../src/cache.js';
+import { createMemoryStore, noStore } from '../src/cache.js';
+import { ListCache } from '../src/list-cache.js';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createAdapters } from '../src/providers.js';
@@ -31,7 +32,7 @@ const config = parseConfig(JSON.stringify({
 const { app } = createApp({
   config,
   adapters: createAdapters(config.backends),
-  cache: cacheDriver === 'memory' ? createMemoryCache() : noCache,
+  cache: new ListCache(cacheDriver === 'memory' ? createMemoryStore() : noStore, { ttlSeconds: 30, keyPrefix: '', logger: createLogger({ level: 'silent' }) }),
   logger: createLogger({ level: 'info', destination: { write: () => {} } }),
 });
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {

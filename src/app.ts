@@ -6,7 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { routePath } from 'hono/route';
 import type { ProviderAdapter } from './adapter.js';
 import { createAuthenticator } from './auth.js';
-import type { ListCache } from './cache.js';
+import type { ListCache } from './list-cache.js';
 import type { GatewayConfig } from './config.js';
 import type { BackendEntry, GatewayEnv } from './env.js';
 import { GatewayError, invalidRequest } from './errors.js';
@@ -97,7 +97,6 @@ export function createApp(deps: AppDeps) {
     backends,
     defaultBackend: config.defaultBackend,
     cache: deps.cache,
-    cacheTtlSeconds: config.cache.ttlSeconds,
   };
   mountBackendRoutes(app, routeDeps);
   mountUserRoutes(app, routeDeps);

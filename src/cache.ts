@@ -1,62 +1,84 @@
 /**
- * The list cache behind one small interface (CONTRACT §5). Values are serialized, secret-free
- * list answers; every successful write bumps the backend's generation, which is part of every
- * key, so a write makes that backend's cached lists unreachable at once.
+ * The cache behind one small interface (CONTRACT §5). A store holds strings only: serialized,
+ * secret-free list answers. The logic on top (generations, single-flight, locks, bypass on
+ * failure) is in src/list-cache.ts and is the same for every store.
  */
-export interface CachedValue {
-  value: string;
-  /** epoch ms when stored, for the `Age` header */
-  storedAt: number;
-}
-
-export interface ListCache {
-  readonly driver: 'memory' | 'redis' | 'none';
-  /** The backend's current generation, part of every list key. */
-  generation(backend: string): Promise<number>;
-  get(key: string): Promise<CachedValue | undefined>;
+export interface CacheStore {
+  readonly driver: 'memory' | 'redis' | 'kv' | 'none';
+  /** Each call may throw (Redis down or slow): the list cache then bypasses the store for a while. */
+  get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
-  /** Makes every cached list of the backend stale. */
-  invalidate(backend: string): Promise<void>;
-  /** For /readyz. */
-  state(): 'ok' | 'degraded' | 'disabled';
+  /** Sets only when absent (a lock); true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Atomically adds one and returns the new value (a backend's generation). */
+  incr(key: string): Promise<number>;
+  del(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export const noCache: ListCache = {
+/** The `none` driver: nothing is ever stored. */
+export const noStore: CacheStore = {
   driver: 'none',
-  generation: async () => 0,
   get: async () => undefined,
   set: async () => {},
-  invalidate: async () => {},
-  state: () => 'disabled',
+  setIfAbsent: async () => true,
+  incr: async () => 0,
+  del: async () => {},
   close: async () => {},
 };
 
-/** A bounded LRU with TTL in process memory (a Map keeps insertion order: oldest first). */
-export function createMemoryCache(maxEntries = 1000): ListCache {
-  const entries = new Map<string, CachedValue & { expiresAt: number }>();
-  const generations = new Map<string, number>();
+/**
+ * A bounded LRU with TTL in process memory: the default, and demo mode's. A Map keeps insertion
+ * order, so the first key is the least recently used.
+ */
+export function createMemoryStore(maxEntries = 1000): CacheStore {
+  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const counters = new Map<string, number>();
+
+  function live(key: string) {
+    const hit = entries.get(key);
+    if (hit && hit.expiresAt <= Date.now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return hit;
+  }
+  function put(key: string, value: string, ttlMs: number) {
+    entries.delete(key);
+    entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+  }
+
   return {
     driver: 'memory',
-    generation: async (backend) => generations.get(backend) ?? 0,
     async get(key) {
-      const hit = entries.get(key);
+      const counter = counters.get(key);
+      if (counter !== undefined) return String(counter);
+      const hit = live(key);
       if (!hit) return undefined;
-      entries.delete(key);
-      if (hit.expiresAt <= Date.now()) return undefined;
-      entries.set(key, hit); // most recently used goes last
-      return hit;
+      entries.delete(key); // most recently used goes last
+      entries.set(key, hit);
+      return hit.value;
     },
     async set(key, value, ttlSeconds) {
-      const now = Date.now();
+      put(key, value, ttlSeconds * 1000);
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      if (live(key)) return false;
+      put(key, value, ttlMs);
+      return true;
+    },
+    // Counters live apart from the LRU: evicting a generation would bring back stale lists.
+    async incr(key) {
+      const next = (counters.get(key) ?? 0) + 1;
+      counters.set(key, next);
+      return next;
+    },
+    async del(key) {
       entries.delete(key);
-      entries.set(key, { value, storedAt: now, expiresAt: now + ttlSeconds * 1000 });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
     },
-    async invalidate(backend) {
-      generations.set(backend, (generations.get(backend) ?? 0) + 1);
+    async close() {
+      entries.clear();
     },
-    state: () => 'ok',
-    close: async () => entries.clear(),
   };
 }

@@ -75,13 +75,21 @@ export const GatewayConfig = z
     cache: z
       .object({
         driver: z.enum(['memory', 'redis', 'none']).default('memory'),
-        url: z.string().min(1).optional(),
+        /** A single Redis server, as ioredis takes it: `redis://[:password@]host:port/db`, `rediss://…`. */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+        /** Redis Cluster seed nodes (`redis://host:port`), instead of `url`. */
+        clusterNodes: z.array(z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')).min(1).optional(),
+        /** Redis Sentinel, instead of `url`: the sentinels and the master group's name. */
+        sentinels: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict()).min(1).optional(),
+        sentinelName: z.string().min(1).optional(),
+        /** A Redis command slower than this fails and the cache is bypassed for a few seconds. */
+        commandTimeoutMs: z.number().int().min(10).max(10_000).default(250),
         keyPrefix: z.string().default('sftp-gateway:'),
         ttlSeconds: z.number().int().min(1).max(86_400).default(30),
         maxEntries: z.number().int().min(1).default(1000),
       })
       .strict()
-      .default({ driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000 }),
+      .default({ driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000, commandTimeoutMs: 250 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     defaultBackend: backendName.optional(),
     backends: z.record(backendName, BackendConfig),
@@ -96,8 +104,9 @@ export const GatewayConfig = z
     if (!cfg.defaultBackend && names.length > 1) {
       ctx.addIssue({ code: 'custom', path: ['defaultBackend'], message: 'required when more than one backend is configured' });
     }
-    if (cfg.cache.driver === 'redis' && !cfg.cache.url) {
-      ctx.addIssue({ code: 'custom', path: ['cache', 'url'], message: 'required when cache.driver is "redis"' });
+    const redisTargets = [cfg.cache.url, cfg.cache.clusterNodes, cfg.cache.sentinels].filter((t) => t !== undefined);
+    if (cfg.cache.driver === 'redis' && redisTargets.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['cache', 'url'], message: 'the redis driver needs exactly one of url, clusterNodes or sentinels' });
     }
     const seenNames = new Set<string>();
     const seenKeys = new Set<string>();

@@ -16,7 +16,7 @@ export async function startDemo(server: { host: string; port: number }): Promise
   const config: GatewayConfig = {
     server: { ...server, host: '127.0.0.1' }, // demo mode never listens beyond loopback
     auth: null,
-    cache: { driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000 },
+    cache: { driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000, commandTimeoutMs: 250 },
     logLevel: 'info',
     defaultBackend: 'demo-sftpgo',
     backends: {

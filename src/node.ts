@@ -5,26 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { createMemoryCache, noCache, type ListCache } from './cache.js';
+import { createNodeStore } from './cache-factory.js';
 import { ConfigError, parseConfig, type GatewayConfig } from './config.js';
 import { startDemo } from './demo.js';
+import { ListCache } from './list-cache.js';
 import { createLogger } from './logger.js';
 import { createAdapters } from './providers.js';
 
 function fail(message: string): never {
   process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'sftp-gateway', msg: message })}\n`);
   process.exit(1);
-}
-
-function cacheFor(config: GatewayConfig): ListCache {
-  switch (config.cache.driver) {
-    case 'memory':
-      return createMemoryCache(config.cache.maxEntries);
-    case 'none':
-      return noCache;
-    case 'redis':
-      throw new ConfigError('cache.driver', '"redis" is not available in this version yet; use "memory" or "none"');
-  }
 }
 
 async function main(): Promise<void> {
@@ -51,13 +41,11 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.logLevel });
-  let cache: ListCache;
-  try {
-    cache = cacheFor(config);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
+  const cache = new ListCache(await createNodeStore(config.cache, logger), {
+    ttlSeconds: config.cache.ttlSeconds,
+    keyPrefix: config.cache.keyPrefix,
+    logger,
+  });
   const { app } = createApp({ config, adapters: createAdapters(config.backends), cache, logger });
 
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {

@@ -2,16 +2,21 @@
  * Pages, filters and orders a whole user list in the gateway, for providers that answer every
  * user at once (SFTP To Go). The position in a cursor is an index into the filtered, ordered list.
  */
-import type { ListUsersQuery, UserPage } from './adapter.js';
-import type { AdapterUser } from './model.js';
+import type { ListUsersQuery } from './adapter.js';
+import type { UserStatus } from './model.js';
+
+interface Listed {
+  username: string;
+  status: UserStatus;
+}
 
 /** Code-unit order, the same on every runtime and locale (and as SFTPGo's SQL sorts). */
-const byUsername = (a: AdapterUser, b: AdapterUser) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0);
+const byUsername = (a: Listed, b: Listed) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0);
 
 /**
  * @example pageOfAll(users, { limit: 2, offset: 0, order: 'asc' }) // the first two by username
  */
-export function pageOfAll(all: readonly AdapterUser[], q: ListUsersQuery): UserPage {
+export function pageOfAll<T extends Listed>(all: readonly T[], q: ListUsersQuery): { data: T[]; nextOffset: number | null } {
   const matching = all
     .filter((u) => (q.username === undefined || u.username === q.username) && (q.status === undefined || u.status === q.status))
     .sort(byUsername);

@@ -8,7 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CallContext } from './adapter.js';
 import { requireScope, type Authenticator } from './auth.js';
-import type { ListCache } from './cache.js';
+import type { ListCache } from './list-cache.js';
 import type { Scope } from './config.js';
 import type { BackendEntry, GatewayEnv } from './env.js';
 import { GatewayError, notFound, unsupportedEndpoint } from './errors.js';
@@ -24,7 +24,6 @@ export interface RouteDeps {
   backends: ReadonlyMap<string, BackendEntry>;
   defaultBackend: string;
   cache: ListCache;
-  cacheTtlSeconds: number;
 }
 
 export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined> {

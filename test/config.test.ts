@@ -58,7 +58,7 @@ describe('config', () => {
     ['an unknown scope', (c) => (c.auth.apiKeys[0].scopes = ['root']), /auth\.apiKeys\.0\.scopes\.0/],
     ['a key limited to an unknown backend', (c) => (c.auth.apiKeys[0].backends = ['ghost']), /auth\.apiKeys\.0\.backends\.0: "ghost" is not a configured backend/],
     ['duplicate key names', (c) => c.auth.apiKeys.push({ ...c.auth.apiKeys[0], key: 'another-key-0123456789' }), /auth\.apiKeys\.1\.name: duplicate/],
-    ['redis without a url', (c) => (c.cache = { driver: 'redis' }), /cache\.url: required/],
+    ['redis without a url', (c) => (c.cache = { driver: 'redis' }), /cache\.url: the redis driver needs exactly one of url, clusterNodes or sentinels/],
     ['a bad backend name', (c) => (c.backends['Bad Name!'] = c.backends.onprem), /backends/],
     ['a timeout out of range', (c) => (c.backends.onprem.timeoutMs = 5), /backends\.onprem\.timeoutMs/],
     ['basic auth username without password', (c) => (c.backends.onprem.username = 'admin'), /backends\.onprem\.password: username and password go together/],

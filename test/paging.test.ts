@@ -12,7 +12,7 @@ describe('pageOfAll', () => {
     const seen: string[] = [];
     let offset: number | null = 0;
     while (offset !== null) {
-      const page = pageOfAll(all, { limit: 2, offset, order: 'asc' });
+      const page: { data: AdapterUser[]; nextOffset: number | null } = pageOfAll(all, { limit: 2, offset, order: 'asc' });
       seen.push(...names(page.data));
       offset = page.nextOffset;
     }

@@ -1,6 +1,6 @@
 /** Liveness, readiness and the API description: no key needed. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { ListCache } from '../cache.js';
+import type { ListCache } from '../list-cache.js';
 import { renderDocs } from '../docs.js';
 import type { GatewayEnv } from '../env.js';
 

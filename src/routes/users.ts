@@ -1,7 +1,8 @@
 /** Users: list, create, get, patch, delete, password rotation and set (CONTRACT §1–2). */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { CachedRead } from '../list-cache.js';
+import { pageOfAll } from '../paging.js';
 import type { BackendEntry, GatewayEnv } from '../env.js';
 import {
   CreatedUser, PasswordInput, PasswordRotation, User, UserCreate, UserPatch, UserStatus, pageOf,
@@ -46,23 +47,37 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     query: ListQuery,
     success: { status: 200, description: 'A page of users', schema: UserPage },
   }, async (c, { query, backend, ctx }) => {
+    const refresh = /no-cache/i.test(c.req.header('cache-control') ?? '');
     const key = listKey(backend, query);
     const offset = query.cursor ? decodeCursor(query.cursor, key) : 0;
-    const cacheKey = `list:users:${backend.name}:${await deps.cache.generation(backend.name)}:` +
-      `${key}\u0000${offset}\u0000${query.limit}\u0000${query.include ?? ''}`;
-    const cached = await readCache(c, deps, cacheKey);
-    if (cached) return cached;
-    const page = await backend.adapter.listUsers(
-      { limit: query.limit, offset, order: query.order, username: query.username, status: query.status },
-      ctx,
-    );
-    const body = JSON.stringify({
-      data: page.data.map((u) => present(u, query.include === 'raw')),
-      nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset, key),
+    const q = { limit: query.limit, offset, order: query.order, username: query.username, status: query.status };
+    const serialize = (page: { data: unknown[]; nextOffset: number | null }) =>
+      JSON.stringify({ data: page.data, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset, key) });
+    const { adapter } = backend;
+
+    let read: CachedRead;
+    if (query.include === 'raw') {
+      // Admin-only and rare: always read live rather than cache a second, larger copy.
+      const page = await adapter.listUsers(q, ctx);
+      read = { body: serialize({ ...page, data: page.data.map((u) => present(u, true)) }), cache: 'BYPASS' };
+    } else if (adapter.listAllUsers) {
+      // Every user comes in one upstream answer: cache that once, page and filter it here.
+      const loadAll = async () => JSON.stringify((await adapter.listAllUsers!(ctx)).map((u) => present(u, false)));
+      read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
+        const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh);
+        return serialize(pageOfAll(JSON.parse(all.body) as z.infer<typeof User>[], q));
+      }, refresh);
+    } else {
+      read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
+        const page = await adapter.listUsers(q, ctx);
+        return serialize({ ...page, data: page.data.map((u) => present(u, false)) });
+      }, refresh);
+    }
+    return c.body(read.body, 200, {
+      'content-type': 'application/json',
+      'x-cache': read.cache,
+      ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
     });
-    const xCache = deps.cache.driver === 'none' ? 'BYPASS' : 'MISS';
-    if (xCache === 'MISS') await deps.cache.set(cacheKey, body, deps.cacheTtlSeconds);
-    return c.body(body, 200, { 'content-type': 'application/json', 'x-cache': xCache });
   });
 
   mountBackendRoute(app, deps, {
@@ -124,13 +139,4 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     await backend.adapter.setPassword!(params.id, body.password, ctx);
     return c.body(null, 204);
   });
-}
-
-/** Serves a cached list unless the caller asked for a fresh read. */
-async function readCache(c: Context<GatewayEnv>, deps: RouteDeps, key: string): Promise<Response | undefined> {
-  if (deps.cache.driver === 'none' || /no-cache/i.test(c.req.header('cache-control') ?? '')) return undefined;
-  const hit = await deps.cache.get(key);
-  if (!hit) return undefined;
-  const age = Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000));
-  return c.body(hit.value, 200, { 'content-type': 'application/json', 'x-cache': 'HIT', age: String(age) });
 }

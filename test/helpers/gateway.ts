@@ -5,7 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/app.js';
-import { createMemoryCache, noCache, type ListCache } from '../../src/cache.js';
+import { createMemoryStore, noStore, type CacheStore } from '../../src/cache.js';
+import { ListCache } from '../../src/list-cache.js';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createAdapters } from '../../src/providers.js';
@@ -26,6 +27,7 @@ export const API_KEYS = [
 
 export interface TestGateway {
   app: ReturnType<typeof createApp>['app'];
+  cache: ListCache;
   config: GatewayConfig;
   logs: string[];
   /** A request with the ops key unless `key` says otherwise (`null` = no Authorization). */
@@ -47,7 +49,10 @@ export interface GatewayOptions {
   defaultBackend?: string;
   /** fetch per backend name, e.g. an emulator's in-process fetch. */
   fetchFor?: (backend: string) => typeof fetch | undefined;
-  cache?: 'memory' | 'none' | ListCache;
+  /** A driver name, or a store (e.g. a Redis store shared by two gateways). */
+  cache?: 'memory' | 'none' | CacheStore;
+  cacheTtlSeconds?: number;
+  keyPrefix?: string;
   apiKeys?: unknown[];
   env?: Record<string, string>;
 }
@@ -58,7 +63,7 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
       auth: { apiKeys: opts.apiKeys ?? API_KEYS },
       ...(opts.defaultBackend ? { defaultBackend: opts.defaultBackend } : {}),
       backends: opts.backends,
-      cache: { driver: typeof opts.cache === 'string' ? opts.cache : 'memory' },
+      cache: { driver: typeof opts.cache === 'string' ? opts.cache : 'memory', ttlSeconds: opts.cacheTtlSeconds ?? 30 },
       logLevel: 'debug',
     }),
     opts.env ?? {},
@@ -70,14 +75,10 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
       done();
     },
   });
-  const cache =
-    typeof opts.cache === 'object' ? opts.cache : opts.cache === 'none' ? noCache : createMemoryCache(1000);
-  const { app } = createApp({
-    config,
-    adapters: createAdapters(config.backends, opts.fetchFor),
-    cache,
-    logger: createLogger({ level: 'debug', destination: destination as unknown as { write(s: string): void } }),
-  });
+  const logger = createLogger({ level: 'debug', destination: destination as unknown as { write(s: string): void } });
+  const store = typeof opts.cache === 'object' ? opts.cache : opts.cache === 'none' ? noStore : createMemoryStore(1000);
+  const cache = new ListCache(store, { ttlSeconds: config.cache.ttlSeconds, keyPrefix: opts.keyPrefix ?? 'test:', logger });
+  const { app } = createApp({ config, adapters: createAdapters(config.backends, opts.fetchFor), cache, logger });
 
   async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...o.headers };
@@ -93,6 +94,7 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
 
   return {
     app,
+    cache,
     config,
     logs,
     call,

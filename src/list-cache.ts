@@ -1,0 +1,195 @@
+/**
+ * Read-through caching of list answers on any CacheStore (CONTRACT §5):
+ *
+ * - every key carries the backend's generation, read from the store first; a write bumps it, so
+ *   every instance sharing the store stops seeing the old lists at once (read-your-writes);
+ * - N concurrent misses of one key in this process make one upstream call (single-flight), and a
+ *   short lock in the store keeps other processes from loading the same key at the same time;
+ * - when the store fails or is slow, lists are served from the upstream (`BYPASS`) and the store
+ *   is left alone for `retryAfterMs`, then tried again.
+ *
+ * Only serialized, secret-free answers go in; an error is never cached.
+ */
+import type { CacheStore } from './cache.js';
+import type { Logger } from './logger.js';
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+
+export interface CachedRead {
+  body: string;
+  cache: CacheOutcome;
+  /** Seconds since the entry was stored, on a HIT. */
+  ageSeconds?: number;
+}
+
+export interface ListCacheOptions {
+  ttlSeconds: number;
+  keyPrefix: string;
+  logger: Logger;
+  /** How long to leave a failed store alone. @default 5000 */
+  retryAfterMs?: number;
+  /** How long another process's load may hold a key's lock. @default 5000 */
+  lockMs?: number;
+  /** How long to wait for another process's load before loading ourselves. @default 1000 */
+  lockWaitMs?: number;
+}
+
+/** A store command failed: the read goes on without the store. */
+class StoreUnavailable extends Error {}
+
+export class ListCache {
+  private readonly inFlight = new Map<string, Promise<CachedRead>>();
+  private downUntil = 0;
+  private readonly retryAfterMs: number;
+  private readonly lockMs: number;
+  private readonly lockWaitMs: number;
+
+  constructor(
+    readonly store: CacheStore,
+    private readonly opts: ListCacheOptions,
+  ) {
+    this.retryAfterMs = opts.retryAfterMs ?? 5000;
+    this.lockMs = opts.lockMs ?? 5000;
+    this.lockWaitMs = opts.lockWaitMs ?? 1000;
+  }
+
+  get driver(): CacheStore['driver'] {
+    return this.store.driver;
+  }
+
+  /** For /readyz: `degraded` while the store is being bypassed after a failure. */
+  state(): 'ok' | 'degraded' | 'disabled' {
+    if (this.store.driver === 'none') return 'disabled';
+    return Date.now() < this.downUntil ? 'degraded' : 'ok';
+  }
+
+  /**
+   * The answer for `key` of `backend`: from the store, or from `load` (then stored).
+   * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
+   */
+  async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
+    if (this.store.driver === 'none' || this.bypassing()) return { body: await load(), cache: 'BYPASS' };
+    let fullKey: string;
+    try {
+      fullKey = `${this.opts.keyPrefix}list:${backend}:${await this.generation(backend)}:${key}`;
+    } catch (err) {
+      this.fail(err);
+      return { body: await load(), cache: 'BYPASS' };
+    }
+    // One load per key at a time in this process; a refresh joins a running load too.
+    const running = this.inFlight.get(fullKey);
+    if (running) return running;
+    const work = this.readThrough(fullKey, load, refresh).finally(() => this.inFlight.delete(fullKey));
+    this.inFlight.set(fullKey, work);
+    return work;
+  }
+
+  /** Makes every cached list of the backend unreachable. Called before a write's answer is sent. */
+  async invalidate(backend: string): Promise<void> {
+    if (this.store.driver === 'none') return;
+    try {
+      await this.store.incr(this.generationKey(backend));
+    } catch (err) {
+      // The store is unreachable for us: bypass it until it answers again, so that this instance
+      // never serves a list older than the write it just made.
+      this.fail(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private generationKey(backend: string) {
+    return `${this.opts.keyPrefix}gen:${backend}`;
+  }
+
+  private async generation(backend: string): Promise<string> {
+    return (await this.store.get(this.generationKey(backend))) ?? '0';
+  }
+
+  private async readThrough(fullKey: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {
+    const lockKey = `${fullKey}:lock`;
+    let locked = false;
+    try {
+      if (!refresh) {
+        const hit = await this.storeGet(fullKey);
+        if (hit) return hit;
+      }
+      locked = await this.guard(() => this.store.setIfAbsent(lockKey, '1', this.lockMs));
+      if (!locked && !refresh) {
+        const filled = await this.waitForOther(fullKey, lockKey);
+        if (filled) return filled;
+      }
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable)) throw err;
+      return { body: await load(), cache: 'BYPASS' };
+    }
+    let body: string;
+    try {
+      body = await load();
+    } catch (err) {
+      // The load's own error is never cached; free the key for the next try at once.
+      if (locked) await this.store.del(lockKey).catch(() => {});
+      throw err;
+    }
+    try {
+      await this.guard(async () => {
+        await this.store.set(fullKey, `${Date.now()}\n${body}`, this.opts.ttlSeconds);
+        if (locked) await this.store.del(lockKey);
+      });
+      return { body, cache: 'MISS' };
+    } catch {
+      return { body, cache: 'BYPASS' };
+    }
+  }
+
+  /** Another process holds the lock: poll for its value briefly, else load ourselves. */
+  private async waitForOther(fullKey: string, lockKey: string): Promise<CachedRead | undefined> {
+    const deadline = Date.now() + this.lockWaitMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      const hit = await this.storeGet(fullKey);
+      if (hit) return hit;
+      if ((await this.guard(() => this.store.get(lockKey))) === undefined) return undefined;
+    }
+    return undefined;
+  }
+
+  private async storeGet(fullKey: string): Promise<CachedRead | undefined> {
+    const raw = await this.guard(() => this.store.get(fullKey));
+    if (raw === undefined) return undefined;
+    const newline = raw.indexOf('\n');
+    const storedAt = Number(raw.slice(0, newline));
+    return {
+      body: raw.slice(newline + 1),
+      cache: 'HIT',
+      ageSeconds: Math.max(0, Math.floor((Date.now() - storedAt) / 1000)),
+    };
+  }
+
+  /** Runs a store command; a failure opens the bypass window and becomes StoreUnavailable. */
+  private async guard<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      this.fail(err);
+      throw new StoreUnavailable();
+    }
+  }
+
+  private bypassing(): boolean {
+    return Date.now() < this.downUntil;
+  }
+
+  private fail(err: unknown): void {
+    const first = !this.bypassing();
+    this.downUntil = Date.now() + this.retryAfterMs;
+    if (first) {
+      this.opts.logger.warn(
+        { driver: this.store.driver, err: err instanceof Error ? err.message : String(err), retryAfterMs: this.retryAfterMs },
+        'cache store failed: serving from the upstream until it answers again',
+      );
+    }
+  }
+}
