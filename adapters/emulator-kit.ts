@@ -63,8 +63,12 @@ export interface RecordedRequest {
 }
 
 export interface EmulatorKitOptions {
-  /** Requests under this path prefix are logged and faulted, e.g. `/api/v1`. */
-  apiPrefix: string;
+  /**
+   * Requests under this path prefix are logged and faulted, e.g. `/api/v1`. A prefix with a
+   * variable part is a pattern anchored with `^` and without the `g` flag, e.g.
+   * `/^\/organizations\/[^/]+/` (SFTP To Go's per-organization base path).
+   */
+  apiPrefix: string | RegExp;
   /** The provider's error body for an emulated error status. */
   errorBody: (status: number, error: string) => unknown;
 }
@@ -117,15 +121,23 @@ export function createEmulatorKit(options: EmulatorKitOptions): EmulatorKit {
     remaining = next?.times ?? Infinity;
   }
 
+  /** The path below the API prefix (`''` for the prefix itself), or null when it is not under it. */
+  function belowPrefix(path: string): string | null {
+    const prefix = typeof apiPrefix === 'string' ? apiPrefix : leadingMatch(apiPrefix, path);
+    if (prefix === null || !path.startsWith(prefix)) return null;
+    const rest = path.slice(prefix.length);
+    return rest === '' || rest.startsWith('/') ? rest : null;
+  }
+
   function isApiPath(path: string): boolean {
-    return path === apiPrefix || path.startsWith(`${apiPrefix}/`);
+    return belowPrefix(path) !== null;
   }
 
   function matches(match: FaultMatch | undefined, method: string, path: string): boolean {
     if (!match) return true;
     if (match.method && match.method.toUpperCase() !== method.toUpperCase()) return false;
     const prefix = match.pathPrefix;
-    return !prefix || path.startsWith(prefix) || path.slice(apiPrefix.length).startsWith(prefix);
+    return !prefix || path.startsWith(prefix) || (belowPrefix(path) ?? '').startsWith(prefix);
   }
 
   /** The faults for this request, counting it against `times`. */
@@ -261,6 +273,12 @@ function resetConnection(c: Context): Response {
 function connectionReset(): TypeError {
   const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
   return new TypeError('fetch failed', { cause });
+}
+
+/** What `pattern` matches at the very start of `path`, or null. */
+function leadingMatch(pattern: RegExp, path: string): string | null {
+  const found = pattern.exec(path);
+  return found && found.index === 0 ? found[0] : null;
 }
 
 function absolute(input: RequestInfo | URL): RequestInfo | URL {

@@ -43,17 +43,50 @@ export function createRedisClient(opts: RedisStoreOptions): Redis | Cluster {
 
 export function createRedisStore(opts: RedisStoreOptions, onError: (err: Error) => void = () => {}): CacheStore {
   const client = createRedisClient(opts);
+  const timeoutMs = opts.commandTimeoutMs ?? 250;
   // ioredis emits connection errors as events: without a listener they would crash the process.
   client.on('error', onError);
+
+  /**
+   * Without an offline queue a command sent while (re)connecting fails at once; wait for the
+   * connection instead, but no longer than one command may take.
+   */
+  async function connected(): Promise<void> {
+    if (client.status === 'ready') return;
+    if (client.status === 'end') throw new Error('redis client closed');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        reject(new Error(`redis not connected within ${timeoutMs} ms (${client.status})`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      client.once('ready', onReady);
+    });
+  }
+
   return {
     driver: 'redis',
-    get: async (key) => (await client.get(key)) ?? undefined,
+    async get(key) {
+      await connected();
+      return (await client.get(key)) ?? undefined;
+    },
     async set(key, value, ttlSeconds) {
+      await connected();
       await client.set(key, value, 'EX', ttlSeconds);
     },
-    setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK',
-    incr: (key) => client.incr(key),
+    async setIfAbsent(key, value, ttlMs) {
+      await connected();
+      return (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async incr(key) {
+      await connected();
+      return client.incr(key);
+    },
     async del(key) {
+      await connected();
       await client.del(key);
     },
     async close() {

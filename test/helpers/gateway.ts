@@ -52,6 +52,8 @@ export interface GatewayOptions {
   /** A driver name, or a store (e.g. a Redis store shared by two gateways). */
   cache?: 'memory' | 'none' | CacheStore;
   cacheTtlSeconds?: number;
+  /** How long a failed store is bypassed (short in tests that restart Redis). */
+  cacheRetryAfterMs?: number;
   keyPrefix?: string;
   apiKeys?: unknown[];
   env?: Record<string, string>;
@@ -77,7 +79,12 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
   });
   const logger = createLogger({ level: 'debug', destination: destination as unknown as { write(s: string): void } });
   const store = typeof opts.cache === 'object' ? opts.cache : opts.cache === 'none' ? noStore : createMemoryStore(1000);
-  const cache = new ListCache(store, { ttlSeconds: config.cache.ttlSeconds, keyPrefix: opts.keyPrefix ?? 'test:', logger });
+  const cache = new ListCache(store, {
+    ttlSeconds: config.cache.ttlSeconds,
+    keyPrefix: opts.keyPrefix ?? 'test:',
+    logger,
+    ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
+  });
   const { app } = createApp({ config, adapters: createAdapters(config.backends, opts.fetchFor), cache, logger });
 
   async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {

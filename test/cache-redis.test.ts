@@ -1,0 +1,180 @@
+/**
+ * The list cache against a real Redis (CONTRACT §5): hits, misses and bypasses as callers see
+ * them, read-your-writes across two gateways sharing Redis, single-flight and the cross-process
+ * lock counted in the emulator, no secret in any stored value, and Redis killed and restarted.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import type { CacheStore } from '../src/cache.js';
+import { createRedisStore } from '../src/cache-redis.js';
+import { createTestGateway, type TestGateway } from './helpers/gateway.js';
+import { SHARED_REDIS_URL, deleteKeys, dumpKeys, startPrivateRedis, uniquePrefix, type PrivateRedis } from './helpers/redis.js';
+
+const backends = { onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' } };
+const listCalls = (emu: SftpgoEmulator) => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/user').length;
+
+function gatewayOn(emu: SftpgoEmulator, store: CacheStore, prefix: string, extra: { cacheRetryAfterMs?: number } = {}) {
+  return createTestGateway({ backends, cache: store, keyPrefix: prefix, fetchFor: () => emu.fetch as typeof fetch, ...extra });
+}
+
+describe('redis list cache on the shared server', () => {
+  let emu: SftpgoEmulator;
+  let prefix: string;
+  const stores: CacheStore[] = [];
+  const passwords: string[] = [];
+  const newStore = () => {
+    const s = createRedisStore({ url: SHARED_REDIS_URL });
+    stores.push(s);
+    return s;
+  };
+
+  beforeEach(() => {
+    emu = createSftpgoEmulator();
+    prefix = uniquePrefix('redis');
+  });
+
+  afterEach(async () => {
+    // No password of any user created in the test appears in any value under our prefix.
+    const stored = await dumpKeys(SHARED_REDIS_URL, prefix);
+    const all = [...stored.entries()].map(([k, v]) => `${k}=${v}`).join('\n');
+    for (const p of passwords) expect(all).not.toContain(p);
+    await deleteKeys(SHARED_REDIS_URL, prefix);
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  async function createUser(gw: TestGateway, username: string) {
+    const res = await gw.json('POST', '/v1/users', { body: { username, accessLevel: 'read-only' } });
+    expect(res.status).toBe(201);
+    passwords.push(res.body.password);
+    return res.body;
+  }
+
+  it('misses, then hits with Age, and stores only the list', async () => {
+    const gw = gatewayOn(emu, newStore(), prefix);
+    const created = await createUser(gw, 'cached_user_1');
+    const first = await gw.call('GET', '/v1/users');
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    const second = await gw.call('GET', '/v1/users');
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(Number(second.headers.get('age'))).toBeGreaterThanOrEqual(0);
+    expect(await second.json()).toEqual(await first.json());
+    expect(listCalls(emu)).toBe(2); // the create's username check, and the one miss
+    const keys = [...(await dumpKeys(SHARED_REDIS_URL, prefix)).keys()];
+    expect(keys.some((k) => k.includes(':list:onprem:'))).toBe(true);
+    expect((await dumpKeys(SHARED_REDIS_URL, prefix)).get(`${prefix}gen:onprem`)).toBe('1');
+    expect(created.id).toBeDefined();
+  });
+
+  it('reads the upstream and refreshes the entry on Cache-Control: no-cache', async () => {
+    const gw = gatewayOn(emu, newStore(), prefix);
+    await gw.call('GET', '/v1/users');
+    emu.seedUsers(1, 'behind_the_back_'); // a change the gateway did not make
+    const stale = await gw.json('GET', '/v1/users');
+    expect(stale.headers.get('x-cache')).toBe('HIT');
+    expect(stale.body.data).toHaveLength(0);
+    const fresh = await gw.json('GET', '/v1/users', { headers: { 'cache-control': 'no-cache' } });
+    expect(fresh.headers.get('x-cache')).toBe('MISS');
+    expect(fresh.body.data).toHaveLength(1);
+    const after = await gw.json('GET', '/v1/users');
+    expect(after.headers.get('x-cache')).toBe('HIT');
+    expect(after.body.data).toHaveLength(1);
+  });
+
+  it('never caches an error answer', async () => {
+    const gw = gatewayOn(emu, newStore(), prefix);
+    emu.setFaults({ status: 500, times: 1 });
+    expect((await gw.call('GET', '/v1/users')).status).toBe(502);
+    const next = await gw.call('GET', '/v1/users');
+    expect(next.status).toBe(200);
+    expect(next.headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('shows a write through one gateway in the next list through another sharing Redis', async () => {
+    const a = gatewayOn(emu, newStore(), prefix);
+    const b = gatewayOn(emu, newStore(), prefix);
+    await createUser(a, 'shared_user_1');
+    expect((await b.json('GET', '/v1/users')).body.data.map((u: { username: string }) => u.username)).toEqual(['shared_user_1']);
+    expect((await b.call('GET', '/v1/users')).headers.get('x-cache')).toBe('HIT');
+
+    const second = await createUser(a, 'shared_user_2');
+    const afterCreate = await b.json('GET', '/v1/users');
+    expect(afterCreate.headers.get('x-cache')).toBe('MISS');
+    expect(afterCreate.body.data.map((u: { username: string }) => u.username)).toEqual(['shared_user_1', 'shared_user_2']);
+
+    await a.call('PATCH', `/v1/users/${second.id}`, { body: { status: 'disabled' } });
+    expect((await b.json('GET', '/v1/users?status=disabled')).body.data.map((u: { id: string }) => u.id)).toEqual([second.id]);
+    expect((await b.json('GET', '/v1/users')).body.data.find((u: { id: string }) => u.id === second.id).status).toBe('disabled');
+
+    await a.call('DELETE', `/v1/users/${second.id}`);
+    expect((await b.json('GET', '/v1/users')).body.data.map((u: { username: string }) => u.username)).toEqual(['shared_user_1']);
+  });
+
+  it('makes one upstream call for 20 concurrent misses in one gateway (single-flight)', async () => {
+    emu.seedUsers(30, 'flight_');
+    const gw = gatewayOn(emu, newStore(), prefix);
+    emu.setFaults({ delayMs: 100 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => gw.call('GET', '/v1/users?limit=10')));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(listCalls(emu)).toBe(1);
+  });
+
+  it('makes one upstream call for concurrent misses across two gateways (lock in Redis)', async () => {
+    emu.seedUsers(30, 'stampede_');
+    const a = gatewayOn(emu, newStore(), prefix);
+    const b = gatewayOn(emu, newStore(), prefix);
+    emu.setFaults({ delayMs: 150 });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).call('GET', '/v1/users?limit=10')),
+    );
+    const bodies = await Promise.all(answers.map((r) => r.json()));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
+    expect(listCalls(emu)).toBe(1);
+    // One gateway loaded (its 10 callers shared that load: MISS); the other waited for it (HIT).
+    const outcomes = answers.map((r) => r.headers.get('x-cache')).sort();
+    expect(outcomes).toEqual([...Array(10).fill('HIT'), ...Array(10).fill('MISS')]);
+  });
+});
+
+describe('redis failure is not an outage', () => {
+  let redis: PrivateRedis;
+  let emu: SftpgoEmulator;
+  let store: CacheStore;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await redis.kill().catch(() => {});
+  });
+
+  it('bypasses a killed Redis, reports degraded, and resumes the cache when it is back', async () => {
+    emu = createSftpgoEmulator();
+    emu.seedUsers(5, 'resilient_');
+    store = createRedisStore({ url: redis.url, commandTimeoutMs: 200 });
+    const gw = gatewayOn(emu, store, uniquePrefix('kill'), { cacheRetryAfterMs: 300 });
+    expect((await gw.call('GET', '/v1/users')).headers.get('x-cache')).toBe('MISS');
+    expect((await gw.call('GET', '/v1/users')).headers.get('x-cache')).toBe('HIT');
+
+    await redis.kill();
+    const during = await gw.json('GET', '/v1/users');
+    expect(during.status).toBe(200);
+    expect(during.headers.get('x-cache')).toBe('BYPASS');
+    expect(during.body.data).toHaveLength(5);
+    expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'degraded', cache: { driver: 'redis', state: 'degraded' } });
+    // While bypassing, a write still answers, and lists stay live.
+    const created = await gw.json('POST', '/v1/users', { body: { username: 'while_down', accessLevel: 'full' } });
+    expect(created.status).toBe(201);
+    expect((await gw.json('GET', '/v1/users')).body.data).toHaveLength(6);
+
+    await redis.restart();
+    let outcome = '';
+    for (let i = 0; i < 60 && outcome !== 'HIT'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      outcome = (await gw.call('GET', '/v1/users')).headers.get('x-cache') ?? '';
+    }
+    expect(outcome).toBe('HIT');
+    expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'ready', cache: { state: 'ok' } });
+    expect((await gw.json('GET', '/v1/users')).body.data).toHaveLength(6);
+  }, 20_000);
+});
