@@ -178,3 +178,21 @@ describe('redis failure is not an outage', () => {
     expect((await gw.json('GET', '/v1/users')).body.data).toHaveLength(6);
   }, 20_000);
 });
+
+describe('redis topologies, as ioredis takes them', () => {
+  it('builds a single client from a URL, a Cluster from seed nodes, and a Sentinel client', async () => {
+    const { Cluster, Redis } = await import('ioredis');
+    const { createRedisClient } = await import('../src/cache-redis.js');
+    const single = createRedisClient({ url: 'redis://:secret@127.0.0.1:1/3' });
+    const cluster = createRedisClient({ clusterNodes: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'] });
+    const sentinel = createRedisClient({ sentinels: [{ host: '127.0.0.1', port: 1 }], sentinelName: 'gateway' });
+    for (const c of [single, cluster, sentinel]) {
+      c.on('error', () => {});
+      c.disconnect();
+    }
+    expect(single).toBeInstanceOf(Redis);
+    expect((single as InstanceType<typeof Redis>).options).toMatchObject({ port: 1, db: 3, password: 'secret', enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    expect(cluster).toBeInstanceOf(Cluster);
+    expect((sentinel as InstanceType<typeof Redis>).options).toMatchObject({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'gateway' });
+  });
+});

@@ -59,6 +59,8 @@ describe('config', () => {
     ['a key limited to an unknown backend', (c) => (c.auth.apiKeys[0].backends = ['ghost']), /auth\.apiKeys\.0\.backends\.0: "ghost" is not a configured backend/],
     ['duplicate key names', (c) => c.auth.apiKeys.push({ ...c.auth.apiKeys[0], key: 'another-key-0123456789' }), /auth\.apiKeys\.1\.name: duplicate/],
     ['redis without a url', (c) => (c.cache = { driver: 'redis' }), /cache\.url: the redis driver needs exactly one of url, clusterNodes or sentinels/],
+    ['redis with both a url and cluster nodes', (c) => (c.cache = { driver: 'redis', url: 'redis://a:6379', clusterNodes: ['redis://b:6379'] }), /cache\.url: the redis driver needs exactly one/],
+    ['a redis url of another scheme', (c) => (c.cache = { driver: 'redis', url: 'http://a:6379' }), /cache\.url: must be a redis:\/\/ or rediss:\/\/ URL/],
     ['a bad backend name', (c) => (c.backends['Bad Name!'] = c.backends.onprem), /backends/],
     ['a timeout out of range', (c) => (c.backends.onprem.timeoutMs = 5), /backends\.onprem\.timeoutMs/],
     ['basic auth username without password', (c) => (c.backends.onprem.username = 'admin'), /backends\.onprem\.password: username and password go together/],
