@@ -53,7 +53,10 @@ export function createRedisStore(opts: RedisStoreOptions, onError: (err: Error) 
    */
   async function connected(): Promise<void> {
     if (client.status === 'ready') return;
-    if (client.status === 'end') throw new Error('redis client closed');
+    // Down and retrying in the background: fail now rather than make the caller wait.
+    if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') {
+      throw new Error(`redis not connected (${client.status})`);
+    }
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.off('ready', onReady);
