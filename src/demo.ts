@@ -3,6 +3,7 @@
  * memory cache. Node only: the emulators never reach the Workers bundle.
  */
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import type { GatewayConfig } from './config.js';
 
 export interface Demo {
@@ -13,6 +14,8 @@ export interface Demo {
 export async function startDemo(server: { host: string; port: number }): Promise<Demo> {
   const sftpgo = createSftpgoEmulator();
   const served = await serveSftpgoEmulator(sftpgo, 0);
+  const togo = createSftpToGoEmulator();
+  const togoServed = await serveSftpToGoEmulator(togo, 0);
   const config: GatewayConfig = {
     server: { ...server, host: '127.0.0.1' }, // demo mode never listens beyond loopback
     auth: null,
@@ -25,9 +28,10 @@ export async function startDemo(server: { host: string; port: number }): Promise
         homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000,
       },
       'demo-sftptogo': {
-        provider: 'sftptogo', baseUrl: 'http://127.0.0.1:9', organizationId: 'demo', apiKey: 'demo', timeoutMs: 10_000,
+        provider: 'sftptogo', baseUrl: togoServed.url, organizationId: togo.organizationId, apiKey: togo.apiKey,
+        timeoutMs: 10_000,
       },
     },
   };
-  return { config, close: () => served.close() };
+  return { config, close: async () => void (await Promise.all([served.close(), togoServed.close()])) };
 }

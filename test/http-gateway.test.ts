@@ -91,8 +91,10 @@ describe('order of checks: 401, 403, 404 backend, 501, then the request', () => 
     expect(body.backend).toBe('onprem');
     await expectProblem(await gw.call('GET', '/v1/users/1/network-rules'), 501, 'not_supported_by_provider');
   });
-  it('answers 501 on every route of a backend whose adapter lacks it', async () => {
-    await expectProblem(await gw.call('GET', '/v1/backends/togo/users/abc/ssh-keys'), 501, 'not_supported_by_provider');
+  it('answers 501 for what the other provider lacks, before calling it', async () => {
+    await expectProblem(await gw.call('GET', '/v1/backends/togo/connections'), 501, 'not_supported_by_provider');
+    await expectProblem(await gw.call('PUT', '/v1/backends/togo/users/abc/password', { body: { password: 'x' } }), 501, 'not_supported_by_provider');
+    await expectProblem(await gw.call('POST', '/v1/backends/togo/users/abc/quota-scans'), 501, 'not_supported_by_provider');
   });
 });
 

@@ -43,6 +43,15 @@ describe('npm start', () => {
       body: JSON.stringify({ username: 'demo_user_1', accessLevel: 'read-only' }),
     });
     expect(created.status).toBe(201);
+    const togo = await fetch(`${first.url}/v1/backends/demo-sftptogo/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'demo_togo_user', accessLevel: 'read-only', sshKeys: [] }),
+    });
+    expect(togo.status).toBe(201);
+    expect((await togo.json()).password).toEqual(expect.any(String));
+    const health = await (await fetch(`${first.url}/v1/backends/demo-sftptogo`)).json();
+    expect(health.health.ok).toBe(true);
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
     expect(gw.lines.map((l) => JSON.parse(l).msg).slice(-2)).toEqual(["shutting down", "stopped"]);
