@@ -432,3 +432,24 @@ export async function parseSshPublicKey(line: string, path = 'publicKey'): Promi
     bits,
   };
 }
+
+/**
+ * The `sshKeys` of a create: every key parsed (400 naming `sshKeys[i]`) and a key given twice
+ * refused, before any upstream call.
+ */
+export async function parseSshKeyList(lines: readonly string[]): Promise<ParsedSshKey[]> {
+  const seen = new Map<string, number>();
+  const out: ParsedSshKey[] = [];
+  for (const [i, line] of lines.entries()) {
+    const key = await parseSshPublicKey(line, `sshKeys[${i}]`);
+    const first = seen.get(key.fingerprint);
+    if (first !== undefined) {
+      throw invalidRequest(`sshKeys[${i}] is the same key as sshKeys[${first}] (${key.fingerprint})`, [
+        { path: `sshKeys[${i}]`, message: 'duplicate key' },
+      ]);
+    }
+    seen.set(key.fingerprint, i);
+    out.push(key);
+  }
+  return out;
+}

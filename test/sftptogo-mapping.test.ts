@@ -8,8 +8,9 @@ import { parseSshPublicKey } from '../src/ssh-key.js';
 import {
   isoFromMs, isoFromTime, keyTypeFromUpstream, levelFromUpstream, permissionToUpstream, protocolFromUpstream,
   protocolToUpstream, rawOf, rulesOf, sftpUri, statusFromUpstream, statusToUpstream, toNetworkRule, toSshKey,
-  toUpstreamCreate, toUpstreamPatch, toUpstreamRules, toUser, withoutUriPassword, type BackendContext,
+  toUpstreamCreate, toUpstreamPatch, toUpstreamRules, toUser, type BackendContext,
 } from '../adapters/sftptogo/mapping.js';
+import { withoutUriPassword } from '../src/upstream-failure.js';
 import {
   UpstreamCredential, UpstreamCredentialList, UpstreamInboundRule, UpstreamSshKey, parseUpstream,
 } from '../adapters/sftptogo/schema.js';

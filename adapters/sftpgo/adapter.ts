@@ -7,17 +7,20 @@
 import type {
   AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, UserPage,
 } from '../../src/adapter.js';
-import { SftpgoBackendConfig, ConfigError } from '../../src/config.js';
+import { SftpgoBackendConfig } from '../../src/config.js';
 import {
   GatewayError, conflict, invalidRequest, notFound, rateLimited, upstreamError,
 } from '../../src/errors.js';
 import { KeyedMutex } from '../../src/keyed-mutex.js';
 import type { Capabilities, SshKey, UserCreate, UserPatch } from '../../src/model.js';
 import { generatePassword } from '../../src/secrets.js';
-import { parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/ssh-key.js';
+import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
   UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
 } from '../../src/upstream.js';
+import {
+  checkBackendConfig, interpretFailure, scrub, type FailureOptions as CallOptions, type ProviderVoice,
+} from '../../src/upstream-failure.js';
 import {
   mergeUserPatch, storedBody, toConnection, toQuotaScan, toSshKey, toUpstreamCreate, toUser, type BackendContext,
 } from './mapping.js';
@@ -49,61 +52,17 @@ const PAGE_MAX = 500;
 const MAX_SCAN_PAGES = 20;
 const USER_ID = /^[1-9][0-9]{0,9}$/;
 
-/** How a call wants its failures read, beyond the common rules of `interpretFailure`. */
-interface CallOptions {
-  /** The 404 detail for a call on one resource; without it a 404 means SFTPGo is not where configured. */
-  notFound?: string;
-  /** Passwords in this call: scrubbed from any upstream message echoed in an error. */
-  secrets?: string[];
-  /** A call-specific reading of a failure, tried first (e.g. "already exists" → 409). */
-  special?: (res: UpstreamResponse, message: string) => GatewayError | undefined;
-}
-
-/**
- * An upstream failure → the gateway's error (CONTRACT §4). The caller's answer never carries a
- * 401 for the gateway's own credentials, nor a credential or a password.
- */
-export function interpretFailure(res: UpstreamResponse, req: UpstreamRequest, opts: CallOptions, secrets: string[]): GatewayError {
-  const message = scrub(upstreamMessage(res.body), [...secrets, ...(opts.secrets ?? [])]);
-  const special = opts.special?.(res, message);
-  if (special) return special;
-  const said = message ? `: ${message}` : '';
-  const { status } = res;
-  if (status === 401 || status === 403) {
-    return upstreamError(
-      `SFTPGo rejected the gateway's own credentials (${status} on ${req.method} ${req.path}): check the backend's username and password`,
-    );
-  }
-  if (status === 404) {
-    return opts.notFound !== undefined
-      ? notFound(opts.notFound)
-      : upstreamError(`SFTPGo answered 404 to ${req.method} ${req.path}: is the backend's baseUrl the server root?`);
-  }
-  if (status === 409) return conflict(`SFTPGo refused the change${said}`);
-  if (status === 429) {
-    return rateLimited(`SFTPGo is rate limiting the gateway${said}`, res.headers.get('retry-after') ?? undefined);
-  }
-  if (status >= 400 && status < 500) return invalidRequest(`SFTPGo rejected the request${said}`);
-  if (status >= 500) return upstreamError(`SFTPGo answered ${status}${said}`);
-  return upstreamError(`SFTPGo answered an unexpected ${status} to ${req.method} ${req.path}`);
-}
-
-/** Replaces every secret in an upstream message; very short ones are left (they would mangle the text, not hide anything). */
-function scrub(message: string, secrets: string[]): string {
-  return secrets.reduce((text, s) => (s.length >= 4 ? text.replaceAll(s, '[redacted]') : text), message);
-}
+/** What errors say about SFTPGo, and where to look when its answers mean the config is wrong. */
+const VOICE: ProviderVoice = {
+  label: 'SFTPGo',
+  credentialsRejected: (status, call) =>
+    `SFTPGo rejected the gateway's own credentials (${status} on ${call}): check the backend's username and password`,
+  notWhereConfigured: (call) => `SFTPGo answered 404 to ${call}: is the backend's baseUrl the server root?`,
+};
 
 function basicAuth(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
-}
-
-/** The config checked again here, so an adapter built by hand (tests, demo) fails at once, not on its first call. */
-function checkConfig(config: SftpgoBackendConfig, backend: string): SftpgoBackendConfig {
-  const result = SftpgoBackendConfig.safeParse(config);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new ConfigError(['backends', backend, ...issue.path.map(String)].join('.'), issue.message);
 }
 
 /** SFTPGo ids are positive int32: anything else cannot exist, so no call is made for it. */
@@ -124,7 +83,7 @@ function userIdOf(id: string): number {
  * );
  */
 export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
-  const cfg = checkConfig(config, deps.backend);
+  const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
   const client = new UpstreamClient({
     baseUrl: `${cfg.baseUrl.replace(/\/+$/, '')}/api/v1`,
     headers: cfg.username !== undefined && cfg.password !== undefined
@@ -142,7 +101,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
   async function send(req: UpstreamRequest, ctx: CallContext, opts: CallOptions = {}): Promise<UpstreamResponse> {
     const res = await client.request(req, ctx);
     if (res.status >= 200 && res.status < 300) return res;
-    throw interpretFailure(res, req, opts, credentials);
+    throw interpretFailure(VOICE, res, req, opts, credentials);
   }
 
   // ---- users ------------------------------------------------------------------------------
@@ -236,24 +195,6 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     return toUser(await readUser(userIdOf(id), ctx), backendCtx);
   }
 
-  /** Every key parsed (400 naming `sshKeys[i]`), duplicates refused; the normalized lines. */
-  async function parseKeyList(lines: readonly string[]): Promise<string[]> {
-    const seen = new Map<string, number>();
-    const out: string[] = [];
-    for (const [i, line] of lines.entries()) {
-      const key = await parseSshPublicKey(line, `sshKeys[${i}]`);
-      const first = seen.get(key.fingerprint);
-      if (first !== undefined) {
-        throw invalidRequest(`sshKeys[${i}] is the same key as sshKeys[${first}] (${key.fingerprint})`, [
-          { path: `sshKeys[${i}]`, message: 'duplicate key' },
-        ]);
-      }
-      seen.set(key.fingerprint, i);
-      out.push(key.publicKey);
-    }
-    return out;
-  }
-
   async function assertUsernameFree(username: string, ctx: CallContext): Promise<void> {
     const found = await fetchUserPage({ limit: 1, offset: 0, order: 'asc', username }, 0, 1, ctx);
     // Compared here too: a server that ignored the filter must not make every name look taken.
@@ -261,7 +202,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
   }
 
   async function createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult> {
-    const publicKeys = await parseKeyList(input.sshKeys ?? []);
+    const publicKeys = (await parseSshKeyList(input.sshKeys ?? [])).map((k) => k.publicKey);
     const password = input.password ?? generatePassword();
     const body = toUpstreamCreate(input, { publicKeys, password, homeDirectoryBase: cfg.homeDirectoryBase });
     await assertUsernameFree(input.username, ctx);

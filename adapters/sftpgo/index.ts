@@ -1,2 +1,2 @@
 /** The SFTPGo 1.2.0 provider: its adapter factory and what tests and the core may reuse. */
-export { createSftpgoAdapter, interpretFailure, SFTPGO_CAPABILITIES } from './adapter.js';
+export { createSftpgoAdapter, SFTPGO_CAPABILITIES } from './adapter.js';

@@ -11,7 +11,8 @@ import { PERMISSIONS } from '../../src/model.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyIdOf } from '../../src/ssh-key.js';
 import { accessLevelOf, canonicalPermissions, nearestLevels, requestedPermissions } from '../../src/permissions.js';
-import { invalidRequest, unsupportedField, type FieldError } from '../../src/errors.js';
+import { invalidRequest } from '../../src/errors.js';
+import { UnsupportedFields } from '../../src/upstream-failure.js';
 import type {
   UpstreamConnection, UpstreamPermission, UpstreamQuotaScan, UpstreamUser, UpstreamUserBody,
 } from './schema.js';
@@ -211,23 +212,7 @@ export function toQuotaScan(q: UpstreamQuotaScan): QuotaScan {
 /** The levels SFTPGo can store: every non-empty set (`none` is the one it cannot). */
 const REPRESENTABLE = ['read-only', 'write-only', 'read-write', 'full'] as const;
 
-/** Collects 422 field problems so one answer names all of them. */
-class Unsupported {
-  readonly errors: FieldError[] = [];
-  details: Record<string, unknown> | undefined;
-
-  add(path: string, message: string): void {
-    this.errors.push({ path, message });
-  }
-
-  throwIfAny(): void {
-    if (this.errors.length === 0) return;
-    const detail = `SFTPGo cannot represent this request: ${this.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
-    throw unsupportedField(detail, this.details, this.errors);
-  }
-}
-
-function checkPermissions(perms: Permission[] | undefined, input: { permissions?: unknown }, out: Unsupported): void {
+function checkPermissions(perms: Permission[] | undefined, input: { permissions?: unknown }, out: UnsupportedFields): void {
   if (perms === undefined || perms.length > 0) return;
   out.add(
     input.permissions !== undefined ? 'permissions' : 'accessLevel',
@@ -237,7 +222,7 @@ function checkPermissions(perms: Permission[] | undefined, input: { permissions?
 }
 
 /** SFTPGo always jails in home_dir: chrootDirectory may only repeat it. */
-function checkChroot(chroot: string | null | undefined, home: string, out: Unsupported): void {
+function checkChroot(chroot: string | null | undefined, home: string, out: UnsupportedFields): void {
   if (chroot === undefined) return;
   if (chroot === null) {
     out.add('chrootDirectory', 'SFTPGo always jails a user in homeDirectory: it cannot be null');
@@ -246,7 +231,7 @@ function checkChroot(chroot: string | null | undefined, home: string, out: Unsup
   }
 }
 
-function checkDisplayName(displayName: string | null | undefined, out: Unsupported): void {
+function checkDisplayName(displayName: string | null | undefined, out: UnsupportedFields): void {
   if (displayName !== undefined && displayName !== null) {
     out.add('displayName', 'SFTPGo users have no display name: omit it or send null');
   }
@@ -307,7 +292,7 @@ export function toUpstreamCreate(input: UserCreate, opts: CreateOptions): Upstre
     ? cleanPath(input.homeDirectory)
     : defaultHome(cleanPath(opts.homeDirectoryBase), input.username);
 
-  const unsupported = new Unsupported();
+  const unsupported = new UnsupportedFields('SFTPGo');
   checkDisplayName(input.displayName, unsupported);
   if (input.networkRules?.length) unsupported.add('networkRules', 'SFTPGo 1.2.0 has no per-user network rules: omit it or send []');
   checkChroot(input.chrootDirectory, home, unsupported);
@@ -349,7 +334,7 @@ export function mergeUserPatch(stored: UpstreamUser, patch: UserPatch): Upstream
   const perms = requestedPermissions(patch);
   const home = patch.homeDirectory !== undefined ? cleanPath(patch.homeDirectory) : cleanPath(stored.home_dir);
 
-  const unsupported = new Unsupported();
+  const unsupported = new UnsupportedFields('SFTPGo');
   if (patch.username !== undefined && patch.username !== stored.username) {
     unsupported.add('username', `SFTPGo cannot rename a user (the username is "${stored.username}")`);
   }

@@ -8,7 +8,7 @@
 import type {
   AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, UserPage,
 } from '../../src/adapter.js';
-import { ConfigError, SftpToGoBackendConfig } from '../../src/config.js';
+import { SftpToGoBackendConfig } from '../../src/config.js';
 import {
   GatewayError, conflict, invalidRequest, notFound, rateLimited, upstreamError,
 } from '../../src/errors.js';
@@ -16,13 +16,16 @@ import type {
   AdapterUser, Capabilities, NetworkRule, NetworkRuleInput, PasswordRotation, SshKey, UserCreate, UserPatch,
 } from '../../src/model.js';
 import { pageOfAll } from '../../src/paging.js';
-import { parseSshPublicKey, type ParsedSshKey } from '../../src/ssh-key.js';
+import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
   UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
 } from '../../src/upstream.js';
 import {
+  checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions as CallOptions, type ProviderVoice,
+} from '../../src/upstream-failure.js';
+import {
   isoFromTime, rulesOf, toNetworkRule, toSshKey, toUpstreamCreate, toUpstreamPatch, toUpstreamRules, toUser,
-  withoutUriPassword, type BackendContext,
+  type BackendContext,
 } from './mapping.js';
 import {
   UpstreamCredential, UpstreamCredentialList, UpstreamSshKey, UpstreamSshKeyList, parseUpstream,
@@ -52,62 +55,17 @@ export const SFTPTOGO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
  */
 const UPSTREAM_ID = /^[A-Za-z0-9-]{1,64}$/;
 
-/** How a call wants its failures read, beyond the common rules of `interpretFailure`. */
-export interface CallOptions {
-  /** The 404 detail for a call on one resource; without it a 404 means the API is not where configured. */
-  notFound?: string;
-  /** Secrets in this call: scrubbed from any upstream message echoed in an error. */
-  secrets?: string[];
-  /** A call-specific reading of a failure, tried first (e.g. a refused root delete → 409). */
-  special?: (res: UpstreamResponse, message: string) => GatewayError | undefined;
-}
+/** What errors say about SFTP To Go, and where to look when its answers mean the config is wrong. */
+const VOICE: ProviderVoice = {
+  label: 'SFTP To Go',
+  credentialsRejected: (status, call) =>
+    status === 401
+      ? `SFTP To Go rejected the gateway's own API key (401 on ${call}): check the backend's apiKey`
+      : `SFTP To Go refused the gateway's own API key for this organization (403 on ${call}): check the backend's organizationId and apiKey`,
+  notWhereConfigured: (call) =>
+    `SFTP To Go answered 404 to ${call}: check the backend's baseUrl (the API root) and organizationId`,
+};
 
-/**
- * An upstream failure → the gateway's error (CONTRACT §4). The caller never gets a 401 for the
- * gateway's own API key, nor the key, nor a password.
- */
-export function interpretFailure(res: UpstreamResponse, req: UpstreamRequest, opts: CallOptions, secrets: string[]): GatewayError {
-  const message = scrub(upstreamMessage(res.body), [...secrets, ...(opts.secrets ?? [])]);
-  const special = opts.special?.(res, message);
-  if (special) return special;
-  const said = message ? `: ${message}` : '';
-  const { status } = res;
-  const call = `${req.method} ${req.path}`;
-  if (status === 401) {
-    return upstreamError(`SFTP To Go rejected the gateway's own API key (401 on ${call}): check the backend's apiKey`);
-  }
-  if (status === 403) {
-    return upstreamError(
-      `SFTP To Go refused the gateway's own API key for this organization (403 on ${call}): check the backend's organizationId and apiKey`,
-    );
-  }
-  if (status === 404) {
-    return opts.notFound !== undefined
-      ? notFound(opts.notFound)
-      : upstreamError(`SFTP To Go answered 404 to ${call}: check the backend's baseUrl (the API root) and organizationId`);
-  }
-  if (status === 409) return conflict(`SFTP To Go refused the change${said}`);
-  if (status === 429) {
-    return rateLimited(`SFTP To Go is rate limiting the gateway${said}`, res.headers.get('retry-after') ?? undefined);
-  }
-  if (status >= 400 && status < 500) return invalidRequest(`SFTP To Go rejected the request${said}`);
-  if (status >= 500) return upstreamError(`SFTP To Go answered ${status}${said}`);
-  return upstreamError(`SFTP To Go answered an unexpected ${status} to ${call}`);
-}
-
-/** Replaces every secret in an upstream message, and any password inside a URL; very short secrets are left (they would mangle the text, not hide anything). */
-function scrub(message: string, secrets: string[]): string {
-  const cut = secrets.reduce((text, s) => (s.length >= 4 ? text.replaceAll(s, '[redacted]') : text), message);
-  return withoutUriPassword(cut);
-}
-
-/** The config checked again here, so an adapter built by hand (tests, demo) fails at once, not on its first call. */
-function checkConfig(config: SftpToGoBackendConfig, backend: string): SftpToGoBackendConfig {
-  const result = SftpToGoBackendConfig.safeParse(config);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new ConfigError(['backends', backend, ...issue.path.map(String)].join('.'), issue.message);
-}
 
 /** A credential id SFTP To Go could have minted, else 404 without a call. */
 function credentialIdOf(id: string): string {
@@ -128,7 +86,7 @@ const why = (err: unknown) => (err instanceof GatewayError ? err.detail : err in
  * );
  */
 export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: AdapterDeps): ProviderAdapter {
-  const cfg = checkConfig(config, deps.backend);
+  const cfg = checkBackendConfig(SftpToGoBackendConfig, config, deps.backend);
   const client = new UpstreamClient({
     baseUrl: `${cfg.baseUrl.replace(/\/+$/, '')}/organizations/${encodeURIComponent(cfg.organizationId)}`,
     // Lower-case names: the client adds its own `content-type` on calls with a body, and two
@@ -145,7 +103,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
   async function send(req: UpstreamRequest, ctx: CallContext, opts: CallOptions = {}): Promise<UpstreamResponse> {
     const res = await client.request(req, ctx);
     if (res.status >= 200 && res.status < 300) return res;
-    throw interpretFailure(res, req, opts, credentials);
+    throw interpretFailure(VOICE, res, req, opts, credentials);
   }
 
   const userPath = (id: string) => `/users/${encodeURIComponent(id)}`;
@@ -169,24 +127,6 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
 
   async function getUser(id: string, ctx: CallContext): Promise<AdapterUser> {
     return toUser(await readCredential(credentialIdOf(id), ctx), backendCtx);
-  }
-
-  /** Every key of a create parsed (400 naming `sshKeys[i]`), duplicates refused: before any call. */
-  async function parseKeyList(lines: readonly string[]): Promise<ParsedSshKey[]> {
-    const seen = new Map<string, number>();
-    const out: ParsedSshKey[] = [];
-    for (const [i, line] of lines.entries()) {
-      const key = await parseSshPublicKey(line, `sshKeys[${i}]`);
-      const first = seen.get(key.fingerprint);
-      if (first !== undefined) {
-        throw invalidRequest(`sshKeys[${i}] is the same key as sshKeys[${first}] (${key.fingerprint})`, [
-          { path: `sshKeys[${i}]`, message: 'duplicate key' },
-        ]);
-      }
-      seen.set(key.fingerprint, i);
-      out.push(key);
-    }
-    return out;
   }
 
   /**
@@ -215,7 +155,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     const rules = input.networkRules === undefined
       ? undefined
       : toUpstreamRules(input.networkRules, (i) => `networkRules[${i}].cidr`);
-    const keys = await parseKeyList(input.sshKeys ?? []);
+    const keys = await parseSshKeyList(input.sshKeys ?? []);
     const body = toUpstreamCreate(input);
 
     const res = await send({ method: 'POST', path: '/users', body }, ctx, {

@@ -1,2 +1,2 @@
 /** The SFTP To Go provider: its adapter factory and what tests and the core may reuse. */
-export { createSftpToGoAdapter, interpretFailure, SFTPTOGO_CAPABILITIES } from './adapter.js';
+export { createSftpToGoAdapter, SFTPTOGO_CAPABILITIES } from './adapter.js';

@@ -12,7 +12,8 @@ import { accessLevelOf, nearestLevels, permissionsOf, requestedPermissions } fro
 import { normalizeCidr } from '../../src/cidr.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyTypeOf } from '../../src/ssh-key.js';
-import { invalidRequest, unsupportedField, upstreamError, type FieldError } from '../../src/errors.js';
+import { invalidRequest, upstreamError } from '../../src/errors.js';
+import { UnsupportedFields, withoutUriPassword } from '../../src/upstream-failure.js';
 import type {
   UpstreamCredential, UpstreamCredentialBody, UpstreamInboundRule, UpstreamInboundRuleBody, UpstreamSshKey,
 } from './schema.js';
@@ -89,17 +90,6 @@ export function sftpUri(username: string, host: string | null | undefined): stri
   if (!host) return null;
   const hostPart = (host.match(/:/g) ?? []).length > 1 && !host.startsWith('[') ? `[${host}]` : host; // IPv6 literal
   return `sftp://${encodeURIComponent(username)}@${hostPart}`;
-}
-
-/** `scheme://user:secret@` anywhere in a text → `scheme://user@`. */
-const URI_USERINFO_SECRET = /([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]*@/gi;
-
-/**
- * Removes the password part of every URL in a text (the upstream `URI` is `sftp://USER:PASSWORD@HOST`).
- * @example withoutUriPassword('sftp://u:secret@h.example') // 'sftp://u@h.example'
- */
-export function withoutUriPassword(text: string): string {
-  return text.replace(URI_USERINFO_SECRET, '$1@');
 }
 
 const SECRET_KEY = /^password$/i;
@@ -232,30 +222,14 @@ export function toSshKey(k: UpstreamSshKey, parsed: ParsedSshKey | null): SshKey
 /** SFTP To Go's username rule (its create documentation): checked before any call. */
 export const USERNAME_RULE = /^[A-Za-z0-9_.-]{10,100}$/;
 
-/** Collects 422 field problems so one answer names all of them. */
-class Unsupported {
-  readonly errors: FieldError[] = [];
-  details: Record<string, unknown> | undefined;
-
-  add(path: string, message: string): void {
-    this.errors.push({ path, message });
-  }
-
-  throwIfAny(): void {
-    if (this.errors.length === 0) return;
-    const detail = `SFTP To Go cannot represent this request: ${this.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
-    throw unsupportedField(detail, this.details, this.errors);
-  }
-}
-
-function checkUserName(username: string, out: Unsupported): void {
+function checkUserName(username: string, out: UnsupportedFields): void {
   if (!USERNAME_RULE.test(username)) {
     out.add('username', 'SFTP To Go usernames are 10 to 100 letters, digits, underscores, hyphens or periods');
   }
 }
 
 /** What neither a create nor a patch may carry on SFTP To Go; null is a no-op (nothing to clear). */
-function checkUnsupportedFields(input: UserCreate | UserPatch, out: Unsupported): void {
+function checkUnsupportedFields(input: UserCreate | UserPatch, out: UnsupportedFields): void {
   if (input.password !== undefined) {
     out.add('password', 'SFTP To Go generates every password: omit it (a create answers the generated one; rotate to change it)');
   }
@@ -271,7 +245,7 @@ function checkUnsupportedFields(input: UserCreate | UserPatch, out: Unsupported)
 function checkPermissions(
   perms: Permission[] | undefined,
   input: { permissions?: unknown },
-  out: Unsupported,
+  out: UnsupportedFields,
 ): UpstreamPermission | undefined {
   if (perms === undefined) return undefined;
   const permission = permissionToUpstream(perms);
@@ -302,7 +276,7 @@ export function toUpstreamCreate(input: UserCreate): UpstreamCredentialBody {
       { path: 'accessLevel', message: 'one of accessLevel or permissions is required' },
     ]);
   }
-  const unsupported = new Unsupported();
+  const unsupported = new UnsupportedFields('SFTP To Go');
   checkUserName(input.username, unsupported);
   checkUnsupportedFields(input, unsupported);
   const permission = checkPermissions(perms, input, unsupported);
@@ -324,7 +298,7 @@ export function toUpstreamCreate(input: UserCreate): UpstreamCredentialBody {
  */
 export function toUpstreamPatch(patch: UserPatch): UpstreamCredentialBody {
   const perms = requestedPermissions(patch);
-  const unsupported = new Unsupported();
+  const unsupported = new UnsupportedFields('SFTP To Go');
   if (patch.username !== undefined) checkUserName(patch.username, unsupported);
   checkUnsupportedFields(patch, unsupported);
   const permission = checkPermissions(perms, patch, unsupported);
