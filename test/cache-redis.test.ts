@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import type { CacheStore } from '../src/cache.js';
 import { createRedisStore } from '../src/cache-redis.js';
 import { createTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -107,6 +108,23 @@ describe('redis list cache on the shared server', () => {
 
     await a.call('DELETE', `/v1/users/${second.id}`);
     expect((await b.json('GET', '/v1/users')).body.data.map((u: { username: string }) => u.username)).toEqual(['shared_user_1']);
+  });
+
+  it('keeps SFTP To Go credentials (whose every read carries a password) in Redis without one', async () => {
+    const togo = createSftpToGoEmulator();
+    const gw = createTestGateway({
+      backends: { togo: { provider: 'sftptogo', baseUrl: 'http://togo.test', organizationId: togo.organizationId, apiKey: togo.apiKey } },
+      cache: newStore(), keyPrefix: prefix, fetchFor: () => togo.fetch as typeof fetch,
+    });
+    const made = await gw.json('POST', '/v1/users', { body: { username: 'togo_cached_user', accessLevel: 'read-only' } });
+    expect(made.status).toBe(201);
+    expect((await gw.call('GET', '/v1/users?limit=1')).headers.get('x-cache')).toBe('MISS');
+    expect((await gw.call('GET', '/v1/users?limit=1&cursor=' + (await gw.json('GET', '/v1/users?limit=1')).body.nextCursor)).status).toBe(200);
+    // Every password SFTP To Go holds, the root's included, is a secret the cache must not keep.
+    passwords.push(...[...togo.credentials.values()].map((c) => c.Password));
+    const stored = [...(await dumpKeys(SHARED_REDIS_URL, prefix)).values()];
+    expect(stored.some((v) => v.includes('togo_cached_user'))).toBe(true);
+    expect(togo.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/users'))).toHaveLength(1);
   });
 
   it('makes one upstream call for 20 concurrent misses in one gateway (single-flight)', async () => {

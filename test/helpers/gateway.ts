@@ -8,7 +8,7 @@ import { createApp } from '../../src/app.js';
 import { createMemoryStore, noStore, type CacheStore } from '../../src/cache.js';
 import { ListCache } from '../../src/list-cache.js';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createNodeLogger } from '../../src/logger-node.js';
 import { createAdapters } from '../../src/providers.js';
 
 export const KEYS = {
@@ -62,7 +62,8 @@ export interface GatewayOptions {
 export function createTestGateway(opts: GatewayOptions): TestGateway {
   const config = parseConfig(
     JSON.stringify({
-      auth: { apiKeys: opts.apiKeys ?? API_KEYS },
+      // The default keys, less those limited to a backend this gateway does not have.
+      auth: { apiKeys: opts.apiKeys ?? API_KEYS.filter((k) => !k.backends || k.backends.every((b) => b in opts.backends)) },
       ...(opts.defaultBackend ? { defaultBackend: opts.defaultBackend } : {}),
       backends: opts.backends,
       cache: { driver: typeof opts.cache === 'string' ? opts.cache : 'memory', ttlSeconds: opts.cacheTtlSeconds ?? 30 },
@@ -77,7 +78,7 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
       done();
     },
   });
-  const logger = createLogger({ level: 'debug', destination: destination as unknown as { write(s: string): void } });
+  const logger = createNodeLogger({ level: 'debug', destination: destination as unknown as { write(s: string): void } });
   const store = typeof opts.cache === 'object' ? opts.cache : opts.cache === 'none' ? noStore : createMemoryStore(1000);
   const cache = new ListCache(store, {
     ttlSeconds: config.cache.ttlSeconds,
