@@ -15,7 +15,7 @@ import { createMemoryStore, noStore, type CacheStore } from '../src/cache.js';
 import { createRedisStore } from '../src/cache-redis.js';
 import { parseConfig } from '../src/config.js';
 import { ListCache } from '../src/list-cache.js';
-import { createLogger } from '../src/logger.js';
+import { createNodeLogger } from '../src/logger-node.js';
 import { createAdapters } from '../src/providers.js';
 
 const [role, provider, arg, driver] = process.argv.slice(2) as [string, 'sftpgo' | 'sftptogo', string, string];
@@ -53,11 +53,11 @@ async function serveGateway(): Promise<void> {
     backends: { b: backend },
   }), {});
   const cache = new ListCache(storeFor(driver), {
-    ttlSeconds: 300, keyPrefix: `quick:${process.pid}:`, logger: createLogger({ level: 'silent' }),
+    ttlSeconds: 300, keyPrefix: `quick:${process.pid}:`, logger: createNodeLogger({ level: 'silent' }),
   });
   const { app } = createApp({
     config, adapters: createAdapters(config.backends), cache,
-    logger: createLogger({ level: 'info', destination: { write: () => {} } }),
+    logger: createNodeLogger({ level: 'info', destination: { write: () => {} } }),
   });
   serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
     console.log(JSON.stringify({ list: `http://127.0.0.1:${info.port}/v1/users?limit=100` }));

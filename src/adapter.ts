@@ -8,6 +8,7 @@ import type {
   QuotaScan, SshKey, UserCreate, UserPatch, UserStatus,
 } from './model.js';
 import type { ParsedSshKey } from './ssh-key.js';
+import type { CircuitBreaker, CircuitState } from './circuit-breaker.js';
 import type { Logger } from './logger.js';
 
 /** What every upstream call carries: the request id (sent upstream) and a logger. */
@@ -58,6 +59,8 @@ export interface ProviderAdapter {
   deleteUser(id: string, ctx: CallContext): Promise<void>;
   /** A live check of the upstream; never throws. */
   health(ctx: CallContext): Promise<HealthResult>;
+  /** The state of the backend's circuit breaker, when it has one (never calls upstream). */
+  circuit?(): CircuitState;
 
   rotatePassword?(id: string, ctx: CallContext): Promise<PasswordRotation>;
   setPassword?(id: string, password: string, ctx: CallContext): Promise<void>;
@@ -92,4 +95,8 @@ export interface AdapterDeps {
   backend: string;
   /** Injected so tests and demo mode can route calls to an in-process emulator. */
   fetch?: typeof fetch;
+  /** The backend's circuit breaker, given to its UpstreamClient; none = calls always go upstream. */
+  breaker?: CircuitBreaker;
+  /** Reports each upstream call's outcome (`2xx`…`5xx`, `timeout`, `unreachable`, `open-circuit`) and duration, for metrics. */
+  observeUpstream?: (outcome: string, seconds: number) => void;
 }

@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import type { BackendEntry, GatewayEnv } from './env.js';
 import { GatewayError, invalidRequest } from './errors.js';
 import type { Logger } from './logger.js';
+import { noopMetrics, type Metrics } from './metrics.js';
 import { problemResponse, toGatewayError } from './problem.js';
 import { registerErrorResponses, type RouteDeps } from './route-kit.js';
 import { mountBackendRoutes } from './routes/backends.js';
@@ -26,6 +27,11 @@ export interface AppDeps {
   adapters: ReadonlyMap<string, ProviderAdapter>;
   cache: ListCache;
   logger: Logger;
+  /**
+   * Where request metrics go, and what `GET /metrics` renders (src/metrics-node.ts on Node).
+   * @default noopMetrics: nothing is measured and `/metrics` is a 404 (e.g. on Workers).
+   */
+  metrics?: Metrics;
 }
 
 export const API_VERSION = '0.1.0';
@@ -75,6 +81,26 @@ export function createApp(deps: AppDeps) {
     );
   });
 
+  const metrics = deps.metrics ?? noopMetrics;
+  // Each backend's breaker phase, read at scrape time (never an upstream call).
+  for (const [name, adapter] of deps.adapters) {
+    if (adapter.circuit) metrics.registerCircuit(name, () => adapter.circuit!().state);
+  }
+  // After requestContext, so that errors are already answers (onError runs inside) when it reads the status.
+  app.use('*', async function requestMetrics(c, next) {
+    const started = performance.now();
+    await next();
+    const route = routePath(c, -1);
+    metrics.observeRequest({
+      // Only this middleware matched: no route did (a 404 or a method no route has). One label, not the path.
+      route: route === '*' || route === '/*' || route === '' ? 'unmatched' : route,
+      method: c.req.method,
+      status: c.res.status,
+      backend: c.get('backend')?.name ?? null,
+      seconds: (performance.now() - started) / 1000,
+    });
+  });
+
   app.onError((err, c) => {
     const known = toGatewayError(err);
     if (known) return problemResponse(c, known);
@@ -117,6 +143,16 @@ export function createApp(deps: AppDeps) {
       },
     }) as unknown as Record<string, unknown>);
   mountSystemRoutes(app, { cache: deps.cache, backendCount: backends.size, document: openApiDocument });
+
+  // Prometheus text format, no key (CONTRACT §6). Mounted only when the implementation can render:
+  // without one (noopMetrics) `/metrics` falls to the 404 problem like any unknown path.
+  const render = metrics.render?.bind(metrics);
+  if (render) {
+    app.get('/metrics', async (c) => {
+      const { contentType, body } = await render();
+      return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    });
+  }
 
   return { app, openApiDocument };
 }

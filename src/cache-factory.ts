@@ -1,6 +1,9 @@
-/** Builds the configured cache store for Node. The redis store is imported only when configured. */
+/**
+ * Builds the configured cache store for Node. The redis store is imported only when configured;
+ * `kv` is refused (a ConfigError): Workers KV exists only on Cloudflare Workers (src/worker.ts).
+ */
 import { createMemoryStore, noStore, type CacheStore } from './cache.js';
-import type { GatewayConfig } from './config.js';
+import { ConfigError, type GatewayConfig } from './config.js';
 import type { Logger } from './logger.js';
 
 /** ioredis reports every failed reconnect: log the first, then at most one a minute. */
@@ -19,6 +22,8 @@ export async function createNodeStore(cache: GatewayConfig['cache'], logger: Log
       return createMemoryStore(cache.maxEntries);
     case 'none':
       return noStore;
+    case 'kv':
+      throw new ConfigError('cache.driver', 'the kv driver needs Cloudflare Workers KV: on Node use memory, redis or none');
     case 'redis': {
       const { createRedisStore } = await import('./cache-redis.js');
       return createRedisStore(

@@ -10,7 +10,8 @@ function isIpv4(text: string): boolean {
 }
 
 function isIpv6(text: string): boolean {
-  if (!/^[0-9A-Fa-f:.]+$/.test(text) || text.split('::').length > 2) return false;
+  // (split('::') alone misses ':::', which has no valid reading)
+  if (!/^[0-9A-Fa-f:.]+$/.test(text) || text.split('::').length > 2 || text.includes(':::')) return false;
   let groups = text.split(':');
   // An IPv4 tail (::ffff:1.2.3.4) counts as two groups.
   const last = groups[groups.length - 1]!;

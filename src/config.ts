@@ -15,6 +15,16 @@ const httpUrl = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL');
 const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
+/** Retries of an upstream GET (never of a write), within `timeoutMs`. Absent = 2 (src/upstream.ts). */
+const retries = z.number().int().min(0).max(2).optional();
+/** The backend's circuit breaker (src/circuit-breaker.ts). Absent fields = 5 failures, 10 s. */
+const breaker = z
+  .object({
+    failureThreshold: z.number().int().min(1).max(1000).optional(),
+    coolDownMs: z.number().int().min(100).max(3_600_000).optional(),
+  })
+  .strict()
+  .optional();
 
 export const SftpToGoBackendConfig = z
   .object({
@@ -23,6 +33,8 @@ export const SftpToGoBackendConfig = z
     organizationId: z.string().min(1),
     apiKey: z.string().min(1),
     timeoutMs,
+    retries,
+    breaker,
   })
   .strict();
 export type SftpToGoBackendConfig = z.infer<typeof SftpToGoBackendConfig>;
@@ -40,6 +52,8 @@ export const SftpgoBackendConfig = z
     sftpPort: z.number().int().min(1).max(65535).default(22),
     homeDirectoryBase: z.string().regex(/^\//, 'must be an absolute path').default('/srv/sftpgo/data'),
     timeoutMs,
+    retries,
+    breaker,
   })
   .strict()
   .refine((b) => (b.username === undefined) === (b.password === undefined), {
@@ -67,6 +81,11 @@ export const GatewayConfig = z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /**
+         * On SIGTERM/SIGINT, how long in-flight requests may take to finish before their sockets
+         * are cut (Node entry; `SHUTDOWN_GRACE_MS` overrides). @default 10000 (DEFAULT_SHUTDOWN_GRACE_MS)
+         */
+        shutdownGraceMs: z.number().int().min(0).max(600_000).optional(),
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080 }),
@@ -74,7 +93,10 @@ export const GatewayConfig = z
     auth: z.object({ apiKeys: z.array(ApiKeyConfig).min(1) }).strict(),
     cache: z
       .object({
-        driver: z.enum(['memory', 'redis', 'none']).default('memory'),
+        /** `kv` (Cloudflare Workers KV) exists only on Workers, `redis` only on Node. */
+        driver: z.enum(['memory', 'redis', 'kv', 'none']).default('memory'),
+        /** The Workers KV namespace binding the `kv` driver uses. @default 'GATEWAY_CACHE' (DEFAULT_KV_BINDING) */
+        kvBinding: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a binding name (letters, digits, _)').optional(),
         /** A single Redis server, as ioredis takes it: `redis://[:password@]host:port/db`, `rediss://…`. */
         url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
         /** Redis Cluster seed nodes (`redis://host:port`), instead of `url`. */
@@ -127,6 +149,12 @@ export type GatewayConfig = Omit<z.infer<typeof GatewayConfig>, 'auth' | 'defaul
   auth: { apiKeys: ApiKeyConfig[] } | null;
   defaultBackend: string;
 };
+
+/** `server.shutdownGraceMs` when the config does not say. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** The KV namespace binding of the `kv` cache driver when `cache.kvBinding` is absent. */
+export const DEFAULT_KV_BINDING = 'GATEWAY_CACHE';
 
 export class ConfigError extends Error {
   constructor(

@@ -6,7 +6,7 @@ export type ErrorCode =
   | 'invalid_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'payload_too_large'
   | 'unsupported_media_type' | 'not_supported_by_provider' | 'rate_limited' | 'upstream_error'
   | 'upstream_unavailable' | 'upstream_timeout' | 'internal_error' | 'invalid_configuration'
-  | 'method_not_allowed';
+  | 'method_not_allowed' | 'idempotency_key_reused';
 
 const TITLES: Record<ErrorCode, string> = {
   invalid_request: 'Invalid request',
@@ -24,6 +24,7 @@ const TITLES: Record<ErrorCode, string> = {
   internal_error: 'Internal error',
   invalid_configuration: 'Invalid configuration',
   method_not_allowed: 'Method not allowed',
+  idempotency_key_reused: 'Idempotency key reused',
 };
 
 export interface FieldError {

@@ -32,6 +32,11 @@ export interface ListCacheOptions {
   lockMs?: number;
   /** How long to wait for another process's load before loading ourselves. @default 1000 */
   lockWaitMs?: number;
+  /**
+   * Called once per `read` that answers, with its outcome (e.g. to count hits, misses and
+   * bypasses per backend in metrics). A read whose load fails reports nothing. Must not throw.
+   */
+  onOutcome?: (backend: string, outcome: CacheOutcome) => void;
 }
 
 /** A store command failed: the read goes on without the store. */
@@ -68,6 +73,12 @@ export class ListCache {
    * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
    */
   async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
+    const read = await this.readOnce(backend, key, load, refresh);
+    this.opts.onOutcome?.(backend, read.cache);
+    return read;
+  }
+
+  private async readOnce(backend: string, key: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {
     if (this.store.driver === 'none' || this.bypassing()) return { body: await load(), cache: 'BYPASS' };
     let fullKey: string;
     try {

@@ -107,6 +107,20 @@ export const NetworkRuleInput = z
   .openapi('NetworkRuleInput');
 export type NetworkRuleInput = z.infer<typeof NetworkRuleInput>;
 
+/** A rule set: at most 100 rules, and an `id` given to two rules is refused. */
+export const networkRuleList = () =>
+  z
+    .array(NetworkRuleInput)
+    .max(100)
+    .superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((rule, i) => {
+        if (rule.id === undefined) return;
+        if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `id "${rule.id}" is given to two rules` });
+        seen.add(rule.id);
+      });
+    });
+
 export const NetworkRule = z
   .object({
     id: z.string(),
@@ -135,7 +149,7 @@ export const UserCreate = z
     ...userFields,
     password,
     sshKeys: z.array(z.string().min(1).max(16_384)).max(100),
-    networkRules: z.array(NetworkRuleInput).max(100),
+    networkRules: networkRuleList(),
   })
   .partial()
   .required({ username: true })
@@ -220,6 +234,17 @@ export const Health = z
   .openapi('Health');
 export type Health = z.infer<typeof Health>;
 
+export const Circuit = z
+  .object({
+    state: z.enum(['closed', 'open', 'half-open']),
+    /** Consecutive failed upstream calls (connection errors, timeouts, 5xx). */
+    failures: z.number().int(),
+    /** While open: when calls go upstream again (one probe first). */
+    openUntil: nullableTime,
+  })
+  .openapi('Circuit');
+export type Circuit = z.infer<typeof Circuit>;
+
 export const Backend = z
   .object({
     name: z.string(),
@@ -227,6 +252,7 @@ export const Backend = z
     default: z.boolean(),
     capabilities: CapabilitiesSchema,
     health: Health.optional(),
+    circuit: Circuit.optional(),
   })
   .openapi('Backend');
 export type Backend = z.infer<typeof Backend>;

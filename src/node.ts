@@ -1,16 +1,39 @@
 /**
- * The Node entry: reads GATEWAY_CONFIG (or starts demo mode), serves the app, and shuts down
- * cleanly on SIGINT/SIGTERM. The only file that reads process.env.
+ * The Node entry: reads GATEWAY_CONFIG (or starts demo mode), serves the app with Prometheus
+ * metrics, and shuts down gracefully on SIGINT/SIGTERM (src/shutdown-node.ts): in-flight requests
+ * get `server.shutdownGraceMs` to finish, then the cache closes and the process exits 0 — or 1
+ * when the grace period ran out and requests were cut. The only file that reads process.env.
  */
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { createNodeStore } from './cache-factory.js';
-import { ConfigError, parseConfig, type GatewayConfig } from './config.js';
+import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, parseConfig, type GatewayConfig } from './config.js';
 import { startDemo } from './demo.js';
 import { ListCache } from './list-cache.js';
-import { createLogger } from './logger.js';
+import { createNodeMetrics } from './metrics-node.js';
+import { createNodeLogger } from './logger-node.js';
 import { createAdapters } from './providers.js';
+import { trackConnections } from './shutdown-node.js';
+
+/** `SHUTDOWN_GRACE_MS` overrides `server.shutdownGraceMs`, in demo mode too. */
+function shutdownGraceMs(config: GatewayConfig): number {
+  const text = process.env.SHUTDOWN_GRACE_MS;
+  if (text === undefined || text === '') return config.server.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) {
+    throw new ConfigError('SHUTDOWN_GRACE_MS', `"${text}" is not a whole number of milliseconds from 0 to 600000`);
+  }
+  return ms;
+}
+
+/** Resolves with `fallback` when `work` takes longer than `ms`: shutdown must not hang on a stuck close. */
+function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 function fail(message: string): never {
   process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'sftp-gateway', msg: message })}\n`);
@@ -39,14 +62,27 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  let graceMs: number;
+  try {
+    graceMs = shutdownGraceMs(config);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
 
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.logLevel });
-  const cache = new ListCache(await createNodeStore(config.cache, logger), {
+  const logger = createNodeLogger({ level: process.env.LOG_LEVEL ?? config.logLevel });
+  const store = await createNodeStore(config.cache, logger).catch((err: unknown) => {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  });
+  const metrics = createNodeMetrics({ processMetrics: true });
+  const cache = new ListCache(store, {
     ttlSeconds: config.cache.ttlSeconds,
     keyPrefix: config.cache.keyPrefix,
     logger,
+    onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
   });
-  const { app } = createApp({ config, adapters: createAdapters(config.backends), cache, logger });
+  const { app } = createApp({ config, adapters: createAdapters(config.backends, undefined, metrics), cache, logger, metrics });
 
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
     const url = `http://${config.server.host}:${info.port}`;
@@ -60,23 +96,40 @@ async function main(): Promise<void> {
     }
   });
   server.on('error', (err) => fail(`cannot listen on ${config.server.host}:${config.server.port}: ${err.message}`));
+  // Before the first connection: every socket and request must be counted for the drain.
+  const connections = trackConnections(server as Server);
 
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      // A second signal (an impatient Ctrl-C): end the grace period now.
+      logger.warn({ signal, inFlight: connections.inFlight }, 'second signal: cutting the requests still in flight now');
+      connections.cutNow();
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.close(async () => {
-      await cache.close();
-      await demo?.close();
-      logger.info('stopped');
-      process.exit(0);
-    });
-    // Idle keep-alive sockets would hold close() open.
-    (server as import('node:http').Server).closeIdleConnections?.();
+    logger.info({ signal, graceMs, inFlight: connections.inFlight, connections: connections.connections }, 'shutting down');
+    const drained = await connections.drain(graceMs);
+    if (!drained.clean) {
+      logger.error(
+        { graceMs, cutRequests: drained.cutRequests, cutConnections: drained.cutConnections },
+        `shutdown grace period of ${graceMs} ms ran out: cut ${drained.cutRequests} in-flight request(s) ` +
+          `and ${drained.cutConnections} connection(s)`,
+      );
+    }
+    const closed = await within(
+      Promise.all([cache.close(), demo?.close()]).then(() => true, (err: unknown) => {
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the cache failed');
+        return false;
+      }),
+      5000,
+      false,
+    );
+    logger.info({ clean: drained.clean, elapsedMs: drained.elapsedMs, cacheClosed: closed }, 'stopped');
+    process.exit(drained.clean ? 0 : 1);
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 void main();

@@ -2,15 +2,24 @@
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { createSftpToGoAdapter } from '../adapters/sftptogo/index.js';
 import type { ProviderAdapter } from './adapter.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import type { BackendConfig } from './config.js';
+import { noopMetrics, type Metrics } from './metrics.js';
 
 export function createAdapters(
   backends: Record<string, BackendConfig>,
   fetchFor: (backend: string) => typeof fetch | undefined = () => undefined,
+  metrics: Pick<Metrics, 'observeUpstream'> = noopMetrics,
 ): Map<string, ProviderAdapter> {
   return new Map(
     Object.entries(backends).map(([name, cfg]) => {
-      const deps = { backend: name, fetch: fetchFor(name) };
+      // One breaker per backend, living as long as its adapter: the adapter's client reports to it.
+      const deps = {
+        backend: name,
+        fetch: fetchFor(name),
+        breaker: new CircuitBreaker(cfg.breaker),
+        observeUpstream: (outcome: string, seconds: number) => metrics.observeUpstream(name, outcome, seconds),
+      };
       const adapter = cfg.provider === 'sftpgo' ? createSftpgoAdapter(cfg, deps) : createSftpToGoAdapter(cfg, deps);
       return [name, adapter] as const;
     }),

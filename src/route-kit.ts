@@ -11,8 +11,11 @@ import { requireScope, type Authenticator } from './auth.js';
 import type { ListCache } from './list-cache.js';
 import type { Scope } from './config.js';
 import type { BackendEntry, GatewayEnv } from './env.js';
-import { GatewayError, notFound, unsupportedEndpoint } from './errors.js';
+import { GatewayError, invalidRequest, notFound, unsupportedEndpoint } from './errors.js';
+import { firstMalformedString } from './unicode.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, REPLAYED_HEADER, idempotencyGuardFor } from './idempotency.js';
 import { Problem, type Capability } from './model.js';
+import { problemResponse, toGatewayError } from './problem.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -39,6 +42,11 @@ export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends Any
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * Honours an `Idempotency-Key` header (src/idempotency.ts): the first answer is kept and
+   * replayed to repeats. Runs after the access check and validation, around the handler.
+   */
+  idempotent?: true;
   success: { status: number; description: string; schema?: z.ZodType; headers?: Record<string, { description: string; schema: { type: 'string' } }> };
 }
 
@@ -56,10 +64,10 @@ const ERROR_STATUSES: Record<number, string> = {
   401: 'No or unknown API key',
   403: 'The key lacks the scope, or may not reach this backend',
   404: 'Unknown backend or resource',
-  409: 'Conflict: username taken, key already present, scan running, root user protected',
+  409: 'Conflict: username taken, key already present, scan running, root user protected, or a request with the same Idempotency-Key still running',
   413: 'Body over 1 MiB',
   415: 'Body not application/json',
-  422: 'Well-formed, but this provider cannot represent it',
+  422: 'Well-formed, but this provider cannot represent it (`not_supported_by_provider`), or an Idempotency-Key reused with a different request (`idempotency_key_reused`)',
   429: "The upstream is rate limiting (its Retry-After passes through)",
   501: "The endpoint is outside the backend provider's capabilities",
   502: 'The upstream answered 5xx or something that is not its documented shape',
@@ -80,6 +88,29 @@ export function registerErrorResponses(app: OpenAPIHono<GatewayEnv>): void {
     });
   }
 }
+
+/** The optional `Idempotency-Key` request header of idempotent routes (validated: a bad one is a 400). */
+const IdempotencyHeaders = z.object({
+  [IDEMPOTENCY_KEY_HEADER]: z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1..255 printable ASCII characters')
+    .optional()
+    .openapi({
+      description:
+        'Makes a retry safe: the first answer (below 500, but a 429) is kept for 24 h per API key and backend, and a ' +
+        'repeat with the same request gets it back with `Idempotent-Replayed: true`, without reaching the provider. ' +
+        'The same key with a different request is a 422 `idempotency_key_reused`; a repeat while the first still ' +
+        'runs waits for it, or is a 409. 1..255 printable ASCII characters; use a fresh random value (a UUID) per request.',
+      example: '5f2b4a0e-3c1d-4e8f-9a7b-6d5c4b3a2f10',
+    }),
+});
+
+const REPLAYED_RESPONSE_HEADER = {
+  [REPLAYED_HEADER]: {
+    description: '`true` when this is the kept answer of an earlier request with the same `Idempotency-Key`',
+    schema: { type: 'string' as const, enum: ['true'] },
+  },
+};
 
 export const BackendParam = z.object({
   backend: z.string().openapi({ param: { name: 'backend', in: 'path' }, example: 'onprem' }),
@@ -107,6 +138,28 @@ function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | und
   };
 }
 
+/**
+ * A JSON body with a lone surrogate in any string is refused (400) before validation: no field
+ * of any provider can hold it, and it would crash a mapping or be mangled upstream.
+ */
+const refuseMalformedText: MiddlewareHandler<GatewayEnv> = async function refuseMalformedText(c, next) {
+  // Only a JSON body: any other media type gets its 415 from the validators, in the contract's order.
+  if (!/^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i.test(c.req.header('content-type') ?? '')) return next();
+  let body: unknown;
+  try {
+    body = await c.req.json(); // cached by Hono: the validator reads the same parse
+  } catch {
+    return next(); // not JSON: the media-type and JSON checks answer 415/400
+  }
+  const path = firstMalformedString(body);
+  if (path !== undefined) {
+    throw invalidRequest(`${path} is not well-formed Unicode text (it holds a lone surrogate)`, [
+      { path, message: 'not well-formed Unicode' },
+    ]);
+  }
+  await next();
+};
+
 const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
@@ -125,24 +178,50 @@ export function mountBackendRoute<
   handler: (c: Context<GatewayEnv>, input: RouteInput<Infer<P>, Infer<Q>, Infer<B>>) => Promise<Response>,
 ): void {
   const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability)];
-  if (spec.body) middleware.push(limitBody as MiddlewareHandler<GatewayEnv>);
+  if (spec.body) middleware.push(limitBody as MiddlewareHandler<GatewayEnv>, refuseMalformedText);
   const isWrite = spec.method !== 'get';
 
   const run = async (c: Context<GatewayEnv>) => {
     const valid = (target: string) => (c.req.valid as (t: string) => unknown)(target);
     const backend = c.get('backend');
-    try {
-      return await handler(c, {
-        params: (spec.params ? valid('param') : undefined) as Infer<P>,
-        query: (spec.query ? valid('query') : undefined) as Infer<Q>,
-        body: (spec.body ? valid('json') : undefined) as Infer<B>,
-        backend,
-        ctx: { requestId: c.get('requestId'), logger: c.get('logger') },
-      });
-    } finally {
-      // A write may have changed the upstream even when it failed half-way: lists go stale either way.
-      if (isWrite) await deps.cache.invalidate(backend.name);
-    }
+    const input: RouteInput<Infer<P>, Infer<Q>, Infer<B>> = {
+      params: (spec.params ? valid('param') : undefined) as Infer<P>,
+      query: (spec.query ? valid('query') : undefined) as Infer<Q>,
+      body: (spec.body ? valid('json') : undefined) as Infer<B>,
+      backend,
+      ctx: { requestId: c.get('requestId'), logger: c.get('logger') },
+    };
+    const execute = async () => {
+      try {
+        return await handler(c, input);
+      } finally {
+        // A write may have changed the upstream even when it failed half-way: lists go stale either way.
+        if (isWrite) await deps.cache.invalidate(backend.name);
+      }
+    };
+    const idempotencyKey = spec.idempotent ? c.req.header('idempotency-key') : undefined;
+    if (idempotencyKey === undefined) return execute();
+    // After the access check and validation: a refused or malformed request keeps nothing.
+    const { backend: _scopedBackend, ...params } = (input.params ?? {}) as Record<string, unknown>;
+    return idempotencyGuardFor(deps.cache).handle(
+      {
+        key: idempotencyKey,
+        principal: c.get('principal').name,
+        backend: backend.name,
+        request: { operation: spec.operationId, params, body: input.body },
+        logger: c.get('logger'),
+      },
+      // The gateway's own errors are answers too (a 4xx is kept); anything else is never kept.
+      async () => {
+        try {
+          return await execute();
+        } catch (err) {
+          const known = toGatewayError(err);
+          if (known) return problemResponse(c, known);
+          throw err;
+        }
+      },
+    );
   };
 
   for (const scoped of [true, false]) {
@@ -159,6 +238,7 @@ export function mountBackendRoute<
       request: {
         ...(params ? { params } : {}),
         ...(spec.query ? { query: spec.query } : {}),
+        ...(spec.idempotent ? { headers: IdempotencyHeaders } : {}),
         ...(spec.body
           ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } }
           : {}),
@@ -166,7 +246,9 @@ export function mountBackendRoute<
       responses: {
         [spec.success.status]: {
           description: spec.success.description,
-          ...(spec.success.headers ? { headers: spec.success.headers } : {}),
+          ...(spec.success.headers || spec.idempotent
+            ? { headers: { ...spec.success.headers, ...(spec.idempotent ? REPLAYED_RESPONSE_HEADER : {}) } }
+            : {}),
           ...(spec.success.schema ? { content: { 'application/json': { schema: spec.success.schema } } } : {}),
         },
         ...errorResponses,

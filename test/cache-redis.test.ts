@@ -24,7 +24,9 @@ describe('redis list cache on the shared server', () => {
   const stores: CacheStore[] = [];
   const passwords: string[] = [];
   const newStore = () => {
-    const s = createRedisStore({ url: SHARED_REDIS_URL });
+    // A generous command timeout: with every test file running at once on two cores, a 250 ms
+    // timeout can fire and turn the cache into a bypass, which these tests are not about.
+    const s = createRedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 2000 });
     stores.push(s);
     return s;
   };

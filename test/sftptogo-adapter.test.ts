@@ -641,7 +641,7 @@ describe('upstream statuses', () => {
   it('a body that is not JSON is 502, a dropped connection 503, a slow answer 504', async () => {
     emu.setFaults({ garbage: true, times: 1 });
     expect((await failure(adapter.getUser(emu.rootId, ctx))).status).toBe(502);
-    emu.setFaults({ reset: true, times: 1 });
+    emu.setFaults({ reset: true, times: 3 }); // a GET is tried 3 times (2 retries)
     expect((await failure(adapter.getUser(emu.rootId, ctx))).status).toBe(503);
     const slow = createSftpToGoAdapter({ ...config, timeoutMs: 100 }, { backend: 'togo', fetch: emu.fetch as typeof fetch });
     emu.setFaults({ hang: true, times: 1 });

@@ -84,16 +84,21 @@ function userIdOf(id: string): number {
  */
 export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
   const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
+  const authorization = cfg.username !== undefined && cfg.password !== undefined ? basicAuth(cfg.username, cfg.password) : undefined;
   const client = new UpstreamClient({
     baseUrl: `${cfg.baseUrl.replace(/\/+$/, '')}/api/v1`,
-    headers: cfg.username !== undefined && cfg.password !== undefined
-      ? { authorization: basicAuth(cfg.username, cfg.password) }
-      : {},
+    headers: authorization ? { authorization } : {},
     timeoutMs: cfg.timeoutMs,
+    retries: cfg.retries,
+    breaker: deps.breaker,
+    observe: deps.observeUpstream,
     label: 'SFTPGo',
     fetch: deps.fetch,
   });
-  const credentials = [cfg.username, cfg.password].filter((s): s is string => s !== undefined);
+  // Everything that would reveal the credentials if an upstream message echoed it: the parts, and
+  // the header (and its base64) in case the server repeats what it was sent.
+  const credentials = [cfg.username, cfg.password, authorization, authorization?.slice('Basic '.length)]
+    .filter((s): s is string => s !== undefined);
   const backendCtx: BackendContext = { backend: deps.backend, sftpHost: cfg.sftpHost ?? null, sftpPort: cfg.sftpPort };
   const mutex = new KeyedMutex();
 
@@ -364,6 +369,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     updateUser,
     deleteUser,
     health,
+    circuit: deps.breaker?.state.bind(deps.breaker),
     rotatePassword,
     setPassword,
     listSshKeys,

@@ -11,6 +11,7 @@ import { PERMISSIONS } from '../../src/model.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyIdOf } from '../../src/ssh-key.js';
 import { accessLevelOf, canonicalPermissions, nearestLevels, requestedPermissions } from '../../src/permissions.js';
+import { wellFormed } from '../../src/unicode.js';
 import { invalidRequest } from '../../src/errors.js';
 import { UnsupportedFields } from '../../src/upstream-failure.js';
 import type {
@@ -114,7 +115,7 @@ export function usageFromUpstream(u: UpstreamUser): Usage {
 export function sftpUri(username: string, host: string | null, port: number): string | null {
   if (!host) return null;
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host; // IPv6 literal
-  return `sftp://${encodeURIComponent(username)}@${hostPart}${port === 22 ? '' : `:${port}`}`;
+  return `sftp://${encodeURIComponent(wellFormed(username))}@${hostPart}${port === 22 ? '' : `:${port}`}`;
 }
 
 /** Secret fields SFTPGo has (password) or later versions nest in a user; never copied into `raw`. */

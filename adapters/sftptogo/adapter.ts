@@ -93,6 +93,9 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     // spellings of one header would be sent joined ("application/json, application/json").
     headers: { authorization: `Bearer ${cfg.apiKey}`, 'content-type': 'application/json' },
     timeoutMs: cfg.timeoutMs,
+    retries: cfg.retries,
+    breaker: deps.breaker,
+    observe: deps.observeUpstream,
     label: 'SFTP To Go',
     fetch: deps.fetch,
   });
@@ -369,6 +372,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     updateUser,
     deleteUser,
     health,
+    circuit: deps.breaker?.state.bind(deps.breaker),
     rotatePassword,
     listSshKeys,
     addSshKey,

@@ -12,6 +12,7 @@ import { accessLevelOf, nearestLevels, permissionsOf, requestedPermissions } fro
 import { normalizeCidr } from '../../src/cidr.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyTypeOf } from '../../src/ssh-key.js';
+import { wellFormed } from '../../src/unicode.js';
 import { invalidRequest, upstreamError } from '../../src/errors.js';
 import { UnsupportedFields, withoutUriPassword } from '../../src/upstream-failure.js';
 import type {
@@ -89,7 +90,7 @@ export function isoFromTime(value: string | number | null | undefined): string |
 export function sftpUri(username: string, host: string | null | undefined): string | null {
   if (!host) return null;
   const hostPart = (host.match(/:/g) ?? []).length > 1 && !host.startsWith('[') ? `[${host}]` : host; // IPv6 literal
-  return `sftp://${encodeURIComponent(username)}@${hostPart}`;
+  return `sftp://${encodeURIComponent(wellFormed(username))}@${hostPart}`;
 }
 
 const SECRET_KEY = /^password$/i;

@@ -45,7 +45,8 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     createRoute({
       method: 'get', path: '/v1/backends/{backend}', operationId: 'getBackend', tags: ['Backends'],
       summary: 'A backend with a live health check of its upstream',
-      description: 'An upstream that fails still answers 200, with `health.ok: false`.',
+      description: 'An upstream that fails still answers 200, with `health.ok: false`. `circuit` is the state of the '
+        + "backend's circuit breaker: while it is open, the backend's calls answer 503 at once.",
       security: [{ bearerAuth: [] }],
       request: { params: BackendParam },
       responses: {
@@ -66,7 +67,9 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
       const started = performance.now();
       const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });
       const health = { ok: result.ok, latencyMs: Math.round(performance.now() - started), detail: result.detail };
-      return jsonResponse(c, 200, { ...describe(entry), health });
+      // Read after the health check, so the state shown includes that call's outcome.
+      const circuit = entry.adapter.circuit?.();
+      return jsonResponse(c, 200, { ...describe(entry), health, ...(circuit ? { circuit } : {}) });
     }) as never,
   );
 }

@@ -2,11 +2,11 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayEnv } from '../env.js';
 import { invalidRequest } from '../errors.js';
-import { NetworkRule, NetworkRuleInput, pageOf } from '../model.js';
+import { NetworkRule, networkRuleList, pageOf } from '../model.js';
 import { normalizeCidr } from '../cidr.js';
 import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
 
-const RuleSet = z.object({ data: z.array(NetworkRuleInput).max(100) }).strict().openapi('NetworkRuleSet');
+const RuleSet = z.object({ data: networkRuleList() }).strict().openapi('NetworkRuleSet');
 
 export function mountNetworkRuleRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
   const tag = 'Network rules';

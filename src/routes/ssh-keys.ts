@@ -18,7 +18,7 @@ export function mountSshKeyRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps)
     jsonResponse(c, 200, { data: await backend.adapter.listSshKeys!(params.id, ctx), nextCursor: null }, { 'x-cache': 'BYPASS' }));
 
   mountBackendRoute(app, deps, {
-    method: 'post', path: '/users/{id}/ssh-keys', operationId: 'addSshKey', tag, scope: 'write',
+    method: 'post', path: '/users/{id}/ssh-keys', operationId: 'addSshKey', tag, scope: 'write', idempotent: true,
     capability: 'sshKeys', summary: 'Add an SSH key',
     description: 'OpenSSH one-line public key format. An invalid key is a 400; a key already present a 409.',
     params: UserIdParams, body: SshKeyInput,
@@ -26,9 +26,8 @@ export function mountSshKeyRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps)
   }, async (c, { params, body, backend, ctx }) => {
     const parsed = await parseSshPublicKey(body.publicKey, 'publicKey');
     const key = await backend.adapter.addSshKey!(params.id, parsed, ctx);
-    return jsonResponse(c, 201, key, {
-      location: `/v1/backends/${encodeURIComponent(backend.name)}/users/${encodeURIComponent(params.id)}/ssh-keys/${encodeURIComponent(key.id)}`,
-    });
+    // No Location: a single key has no GET route (the list has them all; DELETE takes key.id).
+    return jsonResponse(c, 201, key);
   });
 
   mountBackendRoute(app, deps, {

@@ -81,7 +81,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
   });
 
   mountBackendRoute(app, deps, {
-    method: 'post', path: '/users', operationId: 'createUser', tag, scope: 'write',
+    method: 'post', path: '/users', operationId: 'createUser', tag, scope: 'write', idempotent: true,
     summary: 'Create a user',
     description: 'Omit `password` to have one generated: it is returned once, in this answer.',
     body: UserCreate,
@@ -123,7 +123,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
   });
 
   mountBackendRoute(app, deps, {
-    method: 'post', path: '/users/{id}/password-rotations', operationId: 'rotatePassword', tag, scope: 'write',
+    method: 'post', path: '/users/{id}/password-rotations', operationId: 'rotatePassword', tag, scope: 'write', idempotent: true,
     capability: 'passwordRotation', summary: 'Rotate the password',
     description: 'The new password is in this answer, once; it is never stored or shown again.',
     params: UserIdParams,
