@@ -5,7 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { routePath } from 'hono/route';
 import type { ProviderAdapter } from './adapter.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, type Sha256 } from './auth.js';
 import type { ListCache } from './list-cache.js';
 import type { GatewayConfig } from './config.js';
 import type { BackendEntry, GatewayEnv } from './env.js';
@@ -32,6 +32,8 @@ export interface AppDeps {
    * @default noopMetrics: nothing is measured and `/metrics` is a 404 (e.g. on Workers).
    */
   metrics?: Metrics;
+  /** SHA-256 for API key checks. @default WebCrypto's (the Node entry passes node:crypto's, synchronous and cheaper) */
+  sha256?: Sha256;
 }
 
 export const API_VERSION = '0.1.0';
@@ -119,7 +121,7 @@ export function createApp(deps: AppDeps) {
   registerErrorResponses(app);
 
   const routeDeps: RouteDeps = {
-    authenticate: createAuthenticator(config.auth?.apiKeys ?? null),
+    authenticate: createAuthenticator(config.auth?.apiKeys ?? null, deps.sha256),
     backends,
     defaultBackend: config.defaultBackend,
     cache: deps.cache,

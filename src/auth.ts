@@ -13,7 +13,13 @@ interface PreparedKey {
 }
 
 const encoder = new TextEncoder();
-const sha256 = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+/**
+ * SHA-256 of a string. WebCrypto's, by default (every runtime has it); an entry may pass a
+ * synchronous one (Node's `createHash`): `crypto.subtle.digest` costs a thread-pool round trip,
+ * about 60 µs of CPU per request on Node 20 — a tenth of a cached list read.
+ */
+export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
+const webCryptoSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
 
 /** 0 when equal; computed over every byte whatever the first difference. */
 function diff(a: Uint8Array, b: Uint8Array): number {
@@ -27,7 +33,7 @@ const DEMO_PRINCIPAL: Principal = { name: 'demo', scopes: new Set<Scope>(['read'
 export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
 
 /** Builds the authenticator once; `null` keys = demo mode, where every caller is allowed everything. */
-export function createAuthenticator(apiKeys: ApiKeyConfig[] | null): Authenticator {
+export function createAuthenticator(apiKeys: ApiKeyConfig[] | null, sha256: Sha256 = webCryptoSha256): Authenticator {
   if (apiKeys === null) return async () => DEMO_PRINCIPAL;
   const prepared: Promise<PreparedKey[]> = Promise.all(
     apiKeys.map(async (k) => ({

@@ -4,6 +4,7 @@
  * get `server.shutdownGraceMs` to finish, then the cache closes and the process exits 0 — or 1
  * when the grace period ran out and requests were cut. The only file that reads process.env.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
@@ -82,7 +83,10 @@ async function main(): Promise<void> {
     logger,
     onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
   });
-  const { app } = createApp({ config, adapters: createAdapters(config.backends, undefined, metrics), cache, logger, metrics });
+  const { app } = createApp({
+    config, adapters: createAdapters(config.backends, undefined, metrics), cache, logger, metrics,
+    sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
+  });
 
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
     const url = `http://${config.server.host}:${info.port}`;

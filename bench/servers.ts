@@ -1,0 +1,49 @@
+/**
+ * The benchmark's servers other than the gateway, one per process (`node --import tsx
+ * bench/servers.ts ROLE [USERS]`), so that none shares an event loop with the gateway, another
+ * server or the load generator:
+ *
+ *   floor            a bare `node:http` server answering a small JSON: the runtime's own limit
+ *   sftpgo   USERS   the SFTPGo 1.2.0 emulator with USERS seeded users
+ *   sftptogo USERS   the SFTP To Go emulator with USERS credentials (the root one included)
+ *
+ * Prints one JSON line (`{"url": …}`) once listening on 127.0.0.1, then serves until SIGTERM.
+ * The emulators' request logs are emptied every second: they would otherwise grow for the
+ * whole benchmark (the emulators' own cost per request is unchanged: every request is still logged).
+ */
+import { createServer } from 'node:http';
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
+
+async function main(): Promise<void> {
+  const [role, usersText] = process.argv.slice(2);
+  const users = Number(usersText ?? 0);
+  let url: string;
+  if (role === 'floor') {
+    const body = JSON.stringify({ ok: true, service: 'floor', data: [] });
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  } else if (role === 'sftpgo') {
+    const emu = createSftpgoEmulator({ seedConnections: false });
+    emu.seedUsers(users, 'benchuser');
+    setInterval(() => emu.clearRequests(), 1000).unref();
+    url = (await serveSftpgoEmulator(emu, 0)).url;
+  } else if (role === 'sftptogo') {
+    const emu = createSftpToGoEmulator({ apiKey: BENCH_SFTPTOGO_KEY, organizationId: BENCH_ORG });
+    emu.seedCredentials(users - 1, 'benchuser'); // plus the root credential
+    setInterval(() => emu.clearRequests(), 1000).unref();
+    url = (await serveSftpToGoEmulator(emu, 0)).url;
+  } else {
+    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS`);
+  }
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+}
+
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
+await main();
