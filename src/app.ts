@@ -39,6 +39,11 @@ export interface AppDeps {
 export const API_VERSION = '0.1.0';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's X-Request-Id when it is safe to echo and log (it cannot forge a log line), else a new one. */
+export function requestIdOf(incoming: string | undefined): string {
+  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const backends = new Map<string, BackendEntry>(
@@ -63,8 +68,7 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', async function requestContext(c, next) {
     const started = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdOf(c.req.header('x-request-id'));
     const log = logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', log);

@@ -330,10 +330,7 @@ const guards = new WeakMap<ListCache, IdempotencyGuard>();
 export function idempotencyGuardFor(cache: ListCache, options: Partial<IdempotencyOptions> = {}): IdempotencyGuard {
   let guard = guards.get(cache);
   if (!guard) {
-    // ListCache keeps its options private; the prefix is needed so entries sit beside its lists.
-    // (a public getter on ListCache would be tidier; bracket access keeps this a compile-time link)
-    const keyPrefix = cache['opts'].keyPrefix;
-    guard = new IdempotencyGuard(cache.store, { keyPrefix, ...options });
+    guard = new IdempotencyGuard(cache.store, { keyPrefix: cache.keyPrefix, ...options });
     guards.set(cache, guard);
   }
   return guard;

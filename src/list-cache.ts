@@ -58,6 +58,11 @@ export class ListCache {
     this.lockWaitMs = opts.lockWaitMs ?? 1000;
   }
 
+  /** Every key this cache writes starts with it (idempotency entries sit beside the lists). */
+  get keyPrefix(): string {
+    return this.opts.keyPrefix;
+  }
+
   get driver(): CacheStore['driver'] {
     return this.store.driver;
   }

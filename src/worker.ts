@@ -14,7 +14,7 @@
  */
 import type { ExecutionContext, ExportedHandler, Response as WorkerResponse } from '@cloudflare/workers-types';
 import { Hono } from 'hono';
-import { createApp } from './app.js';
+import { createApp, requestIdOf } from './app.js';
 import { createMemoryStore, noStore, type CacheStore } from './cache.js';
 import { createKvStore, isKvNamespace } from './cache-kv.js';
 import { ConfigError, DEFAULT_KV_BINDING, parseConfig, type GatewayConfig } from './config.js';
@@ -109,14 +109,11 @@ function createStore(cache: GatewayConfig['cache'], env: Env): CacheStore {
   }
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/; // the same rule as src/app.ts
-
 /** Every request gets the same problem answer; the cause was logged once, when building. */
 function refuseAll(problem: GatewayError): Fetch {
   const app = new Hono<GatewayEnv>();
   app.all('*', function refused(c) {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdOf(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     const res = problemResponse(c, problem);
     res.headers.set('x-request-id', requestId);
