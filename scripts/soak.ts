@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { EmulatorFaults, ServedEmulator } from '../adapters/emulator-kit.js';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { startPrivateRedis, type PrivateRedis } from '../test/helpers/redis.js';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../test/helpers/redis.js';
 
 // ---- settings -----------------------------------------------------------------------------------
 
@@ -95,17 +95,6 @@ function percentile(sorted: number[], p: number): number {
 function latencyOf(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? 0) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** An OpenSSH one-line ed25519 public key, new each time. */

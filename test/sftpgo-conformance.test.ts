@@ -1,5 +1,6 @@
 /** The shared conformance suite against SFTPGo: the gateway in process, the SFTPGo emulator over a real socket. */
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { sftpgoBackdoor } from './conformance/backdoors.js';
 import { runConformance } from './conformance/suite.js';
 import { createTestGateway } from './helpers/gateway.js';
 
@@ -16,23 +17,11 @@ runConformance({
       backends: { onprem: { provider: 'sftpgo', baseUrl: served.url, sftpHost: 'sftp.example.com', sftpPort: 2022 } },
       defaultBackend: 'onprem',
     });
-    const byName = (username: string) => [...emu.users.values()].find((u) => u.username === username);
     return {
       gateway,
       backend: 'onprem',
       teardown: () => served.close(),
-      upstream: {
-        requests: () => emu.requests.map(({ method, path, body }) => ({ method, path, body })),
-        clearRequests: () => emu.clearRequests(),
-        usernames: () => [...emu.users.values()].map((u) => u.username),
-        passwordOf: (username) => byName(username)?.password,
-        setStored: (username, bytes, files) => emu.setStored(username, bytes, files),
-        someConnectionId: () => {
-          const id = emu.connections[0]?.connection_id;
-          if (typeof id !== 'string') throw new Error('the emulator has no connection left');
-          return id;
-        },
-      },
+      upstream: sftpgoBackdoor(emu),
     };
   },
 });

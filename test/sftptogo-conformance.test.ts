@@ -1,7 +1,8 @@
 /** The shared conformance suite against SFTP To Go: the gateway in process, the SFTP To Go emulator over a real socket. */
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { sftptogoBackdoor } from './conformance/backdoors.js';
 import { runConformance } from './conformance/suite.js';
-import { API_KEYS, createTestGateway } from './helpers/gateway.js';
+import { createTestGateway } from './helpers/gateway.js';
 
 let serial = 0;
 
@@ -17,21 +18,12 @@ runConformance({
         togo: { provider: 'sftptogo', baseUrl: served.url, organizationId: emu.organizationId, apiKey: emu.apiKey, timeoutMs: 5000 },
       },
       defaultBackend: 'togo',
-      // The shared key list has one limited to a backend named 'onprem', which this gateway lacks.
-      apiKeys: API_KEYS.filter((k) => k.backends === undefined),
     });
-    const byName = (username: string) => [...emu.credentials.values()].find((c) => c.UserName === username);
     return {
       gateway,
       backend: 'togo',
       teardown: () => served.close(),
-      upstream: {
-        requests: () => emu.requests.map(({ method, path, body }) => ({ method, path, body })),
-        clearRequests: () => emu.clearRequests(),
-        // The root credential is there from the start, like on a real organization.
-        usernames: () => [...emu.credentials.values()].map((c) => c.UserName),
-        passwordOf: (username) => byName(username)?.Password,
-      },
+      upstream: sftptogoBackdoor(emu),
     };
   },
 });

@@ -33,7 +33,8 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   await client.quit();
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (for a server started next). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {

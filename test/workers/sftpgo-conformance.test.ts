@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator.js';
+import { sftpgoBackdoor } from '../conformance/backdoors.js';
 import { runConformance } from '../conformance/suite.js';
 import { API_KEYS } from '../helpers/gateway.js';
 import {
@@ -47,7 +48,6 @@ runConformance({
     await clearKv(worker, 'GATEWAY_CACHE');
     const logs: string[] = [];
     worker.tapLogs(logs);
-    const byName = (username: string) => [...emu.users.values()].find((u) => u.username === username);
     return {
       gateway: workerGateway(worker.url, configText, secrets, logs),
       backend: 'onprem',
@@ -55,18 +55,7 @@ runConformance({
         board.point(undefined);
         await served.close();
       },
-      upstream: {
-        requests: () => emu.requests.map(({ method, path, body }) => ({ method, path, body })),
-        clearRequests: () => emu.clearRequests(),
-        usernames: () => [...emu.users.values()].map((u) => u.username),
-        passwordOf: (username) => byName(username)?.password,
-        setStored: (username, bytes, files) => emu.setStored(username, bytes, files),
-        someConnectionId: () => {
-          const id = emu.connections[0]?.connection_id;
-          if (typeof id !== 'string') throw new Error('the emulator has no connection left');
-          return id;
-        },
-      },
+      upstream: sftpgoBackdoor(emu),
     };
   },
 });

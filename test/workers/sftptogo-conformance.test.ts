@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSftpToGoEmulator, serveSftpToGoEmulator, SFTPTOGO_EMULATOR_DEFAULTS } from '../../adapters/sftptogo/emulator.js';
+import { sftptogoBackdoor } from '../conformance/backdoors.js';
 import { runConformance } from '../conformance/suite.js';
 import { API_KEYS } from '../helpers/gateway.js';
 import {
@@ -56,7 +57,6 @@ runConformance({
     await clearKv(worker, 'GATEWAY_CACHE');
     const logs: string[] = [];
     worker.tapLogs(logs);
-    const byName = (username: string) => [...emu.credentials.values()].find((c) => c.UserName === username);
     return {
       gateway: workerGateway(worker.url, configText, secrets, logs),
       backend: 'togo',
@@ -64,13 +64,7 @@ runConformance({
         board.point(undefined);
         await served.close();
       },
-      upstream: {
-        requests: () => emu.requests.map(({ method, path, body }) => ({ method, path, body })),
-        clearRequests: () => emu.clearRequests(),
-        // The root credential is there from the start, like on a real organization.
-        usernames: () => [...emu.credentials.values()].map((c) => c.UserName),
-        passwordOf: (username) => byName(username)?.Password,
-      },
+      upstream: sftptogoBackdoor(emu),
     };
   },
 });
