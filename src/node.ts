@@ -14,7 +14,7 @@ import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, parseConfig, type GatewayConfig
 import { startDemo } from './demo.js';
 import { ListCache } from './list-cache.js';
 import { createNodeMetrics } from './metrics-node.js';
-import { createNodeLogger } from './logger-node.js';
+import { createNodeLoggers } from './logger-node.js';
 import { createAdapters } from './providers.js';
 import { trackConnections } from './shutdown-node.js';
 
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const logger = createNodeLogger({ level: process.env.LOG_LEVEL ?? config.logLevel });
+  const { logger, requestLogger } = createNodeLoggers({ level: process.env.LOG_LEVEL ?? config.logLevel });
   const store = await createNodeStore(config.cache, logger).catch((err: unknown) => {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
   });
   const { app } = createApp({
-    config, adapters: createAdapters(config.backends, undefined, metrics), cache, logger, metrics,
+    config, adapters: createAdapters(config.backends, undefined, metrics), cache, logger, requestLogger, metrics,
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
   });
 
