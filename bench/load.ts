@@ -1,5 +1,5 @@
 /**
- * The load generator, in its own process: `node --import tsx bench/load.ts '<LoadSpec JSON>'`.
+ * The load generator, in its own process: `node bench/out/dist/load.js '<LoadSpec JSON>'` (bundled by bench/run.ts).
  * autocannon 8 drives the connections; this wrapper exists because the CLI reports latencies in
  * whole milliseconds (a cache hit takes a fraction of one), so every response time is also taken
  * here, as autocannon measures it (a float, from `process.hrtime`), for exact percentiles.

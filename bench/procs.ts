@@ -1,12 +1,14 @@
 /**
  * Child processes and what Linux says about them: each server of the benchmark runs in its own
- * process (`node --import tsx …`), its CPU time read from `/proc/<pid>/stat` (utime + stime) and
+ * process (`node bench/out/dist/….js`, bundled by scripts/build.ts), its CPU time read from `/proc/<pid>/stat` (utime + stime) and
  * its memory from `/proc/<pid>/status` (VmRSS, VmHWM).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { buildNode } from '../scripts/build.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -65,14 +67,23 @@ export interface Child {
 
 const children = new Set<Child>();
 
-/** `node [nodeArgs] --import tsx script args`, from the project root. */
-export function spawnTs(
+/** What the benchmark runs, bundled once per run by `buildBench` (as `npm start` runs the gateway). */
+export type BenchEntry = 'node' | 'servers' | 'load';
+const DIST = join(ROOT, 'bench', 'out', 'dist');
+
+/** Bundles the gateway, the benchmark's servers and its load generator into bench/out/dist. */
+export async function buildBench(): Promise<void> {
+  await buildNode(DIST, { node: 'src/node.ts', servers: 'bench/servers.ts', load: 'bench/load.ts' });
+}
+
+/** `node [nodeArgs] bench/out/dist/ENTRY.js args`, from the project root. */
+export function spawnEntry(
   name: string,
-  script: string,
+  entry: BenchEntry,
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; stdout?: 'pipe' | number; nodeArgs?: string[] } = {},
 ): Child {
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(DIST, `${entry}.js`), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],

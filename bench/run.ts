@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { topSelfTime } from './cpuprofile.js';
 import {
-  ROOT, cpuMs, firstJsonLine, freePort, loadAverage, machineCpuMs, median, memoryMiB, spawnTs, stop, stopAll,
+  ROOT, cpuMs, firstJsonLine, freePort, loadAverage, machineCpuMs, median, memoryMiB, buildBench, spawnEntry, stop, stopAll,
   type Child,
 } from './procs.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY, type LoadResult, type LoadSpec } from './shared.js';
@@ -66,7 +66,7 @@ const PAGE = 100;
 
 type Provider = 'sftpgo' | 'sftptogo';
 type Driver = 'none' | 'memory' | 'redis';
-type Kind = 'floor' | 'upstream' | 'miss' | 'hit-memory' | 'hit-redis' | 'get' | 'write';
+type Kind = 'floor' | 'ceiling' | 'upstream' | 'miss' | 'hit-memory' | 'hit-redis' | 'get' | 'write';
 
 const PROVIDERS: Provider[] = ['sftpgo', 'sftptogo'];
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -95,12 +95,12 @@ interface Gateway {
   child: Child;
   url: string;
   logFile: string;
-  /** RSS once ready, before any request: the process's fixed cost (Node, tsx's loader, the app). */
+  /** RSS once ready, before any request: the process's fixed cost (Node and the app). */
   idleRssMiB: number;
 }
 
 async function startServer(name: string, args: string[]): Promise<{ child: Child; url: string }> {
-  const child = spawnTs(name, 'bench/servers.ts', args);
+  const child = spawnEntry(name, 'servers', args);
   const { url } = await firstJsonLine<{ url: string }>(child, 60_000);
   return { child, url };
 }
@@ -141,7 +141,7 @@ async function startGateway(up: Upstream, driver: Driver, nodeArgs: string[] = [
   writeFileSync(configFile, JSON.stringify(gatewayConfig(up, driver, port, name), null, 2));
   const logFile = join(OUT_DIR, 'logs', `${name}.log`);
   const fd = openSync(logFile, 'a'); // O_APPEND: truncating it between runs is safe
-  const child = spawnTs(name, 'src/node.ts', [], {
+  const child = spawnEntry(name, 'node', [], {
     env: { GATEWAY_CONFIG: configFile, LOG_LEVEL: 'info', PORT: '', HOST: '' },
     stdout: fd,
     nodeArgs,
@@ -157,6 +157,21 @@ async function startGateway(up: Upstream, driver: Driver, nodeArgs: string[] = [
     await new Promise((r) => setTimeout(r, 100));
   }
   return { name, provider: up.provider, users: up.users, driver, child, url, logFile, idleRssMiB: memoryMiB(child.pid).rss };
+}
+
+/** One ceiling server per provider, answering what that provider's 100-user gateway answers. */
+async function startCeilings(gws: Gateway[]): Promise<Array<{ provider: Provider; child: Child; url: string }>> {
+  const out = [];
+  for (const provider of PROVIDERS) {
+    const g = gws.find((x) => x.provider === provider && x.users === SMALL && x.driver === 'memory');
+    if (!g) continue;
+    const res = await fetch(`${g.url}/v1/users?limit=${PAGE}`, { headers: gwHeaders });
+    if (res.status !== 200) throw new Error(`ceiling body from ${g.name}: ${res.status}`);
+    const file = join(OUT_DIR, `ceiling-${provider}.json`);
+    writeFileSync(file, await res.text());
+    out.push({ provider, ...(await startServer(`ceiling-${provider}`, ['ceiling', file])) });
+  }
+  return out;
 }
 
 // ---- scenarios -----------------------------------------------------------------------------
@@ -206,7 +221,12 @@ async function expectList(url: string, headers: Record<string, string>, cache: s
   if (n !== count) throw new Error(`check ${url}: ${n} users, expected ${count}`);
 }
 
-function buildScenarios(floor: { child: Child; url: string }, ups: Upstream[], gws: Gateway[]): Scenario[] {
+function buildScenarios(
+  floor: { child: Child; url: string },
+  ceilings: Array<{ provider: Provider; child: Child; url: string }>,
+  ups: Upstream[],
+  gws: Gateway[],
+): Scenario[] {
   const out: Scenario[] = [];
   const base = { connections: SETTINGS.connections, durationS: SETTINGS.durationS };
   out.push({
@@ -218,6 +238,14 @@ function buildScenarios(floor: { child: Child; url: string }, ups: Upstream[], g
       await res.text();
     },
   });
+  for (const c of ceilings) {
+    out.push({
+      id: `ceiling-${c.provider}`, kind: 'ceiling', provider: c.provider, users: SMALL, server: c.child,
+      target: `bare Hono, the gateway's ${PAGE}-user answer pre-serialized`,
+      spec: { ...base, url: `${c.url}/v1/users?limit=${PAGE}` },
+      check: () => expectList(`${c.url}/v1/users?limit=${PAGE}`, {}, 'HIT', PAGE),
+    });
+  }
   const gw = (p: Provider, users: number, d: Driver) => gws.find((g) => g.provider === p && g.users === users && g.driver === d)!;
   for (const users of [SMALL, SETTINGS.bigUsers]) {
     for (const provider of PROVIDERS) {
@@ -287,7 +315,7 @@ function logLinesSince(file: string): number {
 }
 
 async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = spawnTs('load', 'bench/load.ts', [JSON.stringify(spec)]);
+  const child = spawnEntry('load', 'load', [JSON.stringify(spec)]);
   return firstJsonLine<LoadResult>(child, (spec.durationS + 120) * 1000);
 }
 
@@ -384,6 +412,13 @@ function ratios(summaries: ScenarioSummary[]): Ratio[] {
     }
     if ((s.kind === 'hit-memory' || s.kind === 'hit-redis') && floor) {
       push(`${s.kind} / floor (req/s)`, s, perRound(s, floor, (a, b) => a.rate / b.rate), 'x');
+    }
+    const ceiling = find(`ceiling-${s.provider}`);
+    if ((s.kind === 'hit-memory' || s.kind === 'hit-redis') && ceiling) {
+      push(`${s.kind} / ceiling (req/s)`, s, perRound(s, ceiling, (a, b) => a.rate / b.rate), 'x');
+    }
+    if (s.kind === 'ceiling' && floor) {
+      push('ceiling / floor (req/s)', s, perRound(s, floor, (a, b) => a.rate / b.rate), 'x');
     }
   }
   return out;
@@ -532,7 +567,7 @@ function markdown(report: Report): string {
     '"server CPU" is the measured server\'s CPU time (utime + stime from `/proc/<pid>/stat`) over the run divided by its requests',
     '(pairs, for write): the gateway\'s for miss, hit, get and write; the emulator\'s own for upstream; the floor\'s for floor.',
     '"other load" is the highest share, over the rounds, of the machine\'s CPU used by anything but the measured server, its emulator',
-    'and the load generator: other processes on the machine, but also the bench\'s own orchestrator and tsx\'s esbuild helper process.',
+    'and the load generator: other processes on the machine, but also the bench\'s own orchestrator.',
     '',
     '## Ratios (median of the per-round ratios)',
     '',
@@ -561,7 +596,7 @@ function markdown(report: Report): string {
     '',
     '## Gateway memory',
     '',
-    'RSS of each gateway process when ready (before any request: Node, the tsx loader thread, the app) and its peak over the whole benchmark.',
+    'RSS of each gateway process when ready (before any request: Node and the app) and its peak over the whole benchmark.',
     '',
     '| gateway | idle MiB | peak MiB |',
     '| --- | ---: | ---: |',
@@ -641,6 +676,8 @@ async function main(): Promise<void> {
   const quiet = await waitForQuietMachine();
   say(`  load average ${quiet.load1.toFixed(2)}${quiet.waitedS ? ` after waiting ${quiet.waitedS} s` : ''}`);
 
+  say('building bench/out/dist…');
+  await buildBench();
   say('starting servers…');
   const floor = await startServer('floor', ['floor']);
   const ups: Upstream[] = [];
@@ -663,7 +700,8 @@ async function main(): Promise<void> {
 
   const gws: Gateway[] = [];
   for (const up of ups) for (const d of ['none', 'memory', 'redis'] as const) gws.push(await startGateway(up, d));
-  const scenarios = buildScenarios(floor, ups, gws);
+  const ceilings = await startCeilings(gws);
+  const scenarios = buildScenarios(floor, ceilings, ups, gws);
   say(`${gws.length} gateways, ${ups.length} emulators, the floor; ${scenarios.length} scenarios × ${SETTINGS.rounds} rounds`);
 
   const results = new Map<string, RoundResult[]>(scenarios.map((s) => [s.id, []]));

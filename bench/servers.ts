@@ -1,17 +1,23 @@
 /**
- * The benchmark's servers other than the gateway, one per process (`node --import tsx
- * bench/servers.ts ROLE [USERS]`), so that none shares an event loop with the gateway, another
+ * The benchmark's servers other than the gateway, one per process (`node bench/out/dist/servers.js
+ * ROLE [USERS]`, bundled by bench/run.ts), so that none shares an event loop with the gateway, another
  * server or the load generator:
  *
  *   floor            a bare `node:http` server answering a small JSON: the runtime's own limit
  *   sftpgo   USERS   the SFTPGo 1.2.0 emulator with USERS seeded users
  *   sftptogo USERS   the SFTP To Go emulator with USERS credentials (the root one included)
+ *   ceiling  FILE    a bare Hono route on @hono/node-server answering FILE's text as JSON: the
+ *                    gateway's own 100-user answer, pre-serialized, with nothing else to do — the
+ *                    best a cache hit of that answer could do on this stack and machine
  *
  * Prints one JSON line (`{"url": …}`) once listening on 127.0.0.1, then serves until SIGTERM.
  * The emulators' request logs are emptied every second: they would otherwise grow for the
  * whole benchmark (the emulators' own cost per request is unchanged: every request is still logged).
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
@@ -38,8 +44,14 @@ async function main(): Promise<void> {
     emu.seedCredentials(users - 1, 'benchuser'); // plus the root credential
     setInterval(() => emu.clearRequests(), 1000).unref();
     url = (await serveSftpToGoEmulator(emu, 0)).url;
+  } else if (role === 'ceiling') {
+    const body = readFileSync(usersText!, 'utf8');
+    const app = new Hono().get('*', (c) => c.body(body, 200, { 'content-type': 'application/json', 'x-cache': 'HIT' }));
+    url = await new Promise<string>((resolve) => {
+      serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+    });
   } else {
-    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS`);
+    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE`);
   }
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 }

@@ -17,6 +17,8 @@ import { createNodeMetrics } from './metrics-node.js';
 import { createNodeLoggers } from './logger-node.js';
 import { createAdapters } from './providers.js';
 import { trackConnections } from './shutdown-node.js';
+import { createNodeTransport } from './transport-node.js';
+import type { UpstreamTransport } from './upstream.js';
 
 /** `SHUTDOWN_GRACE_MS` overrides `server.shutdownGraceMs`, in demo mode too. */
 function shutdownGraceMs(config: GatewayConfig): number {
@@ -83,8 +85,15 @@ async function main(): Promise<void> {
     logger,
     onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
   });
+  // One undici pool per backend (demo mode's emulators listen on real sockets too), closed at shutdown.
+  const transports: UpstreamTransport[] = [];
+  const transportFor = (_backend: string, baseUrl: string) => {
+    const transport = createNodeTransport(baseUrl);
+    transports.push(transport);
+    return transport;
+  };
   const { app } = createApp({
-    config, adapters: createAdapters(config.backends, undefined, metrics), cache, logger, requestLogger, metrics,
+    config, adapters: createAdapters(config.backends, undefined, metrics, transportFor), cache, logger, requestLogger, metrics,
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
   });
 
@@ -121,15 +130,27 @@ async function main(): Promise<void> {
           `and ${drained.cutConnections} connection(s)`,
       );
     }
-    const closed = await within(
-      Promise.all([cache.close(), demo?.close()]).then(() => true, (err: unknown) => {
-        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the cache failed');
-        return false;
-      }),
-      5000,
-      false,
-    );
-    logger.info({ clean: drained.clean, elapsedMs: drained.elapsedMs, cacheClosed: closed }, 'stopped');
+    // Closed side by side, each bounded: shutdown must not hang on a stuck close. After the drain
+    // nothing new goes upstream; the upstream calls of cut requests are aborted.
+    const [closed, upstreamClosed] = await Promise.all([
+      within(
+        Promise.all([cache.close(), demo?.close()]).then(() => true, (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the cache failed');
+          return false;
+        }),
+        5000,
+        false,
+      ),
+      within(
+        Promise.all(transports.map((t) => t.close?.())).then(() => true, (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the upstream connections failed');
+          return false;
+        }),
+        5000,
+        false,
+      ),
+    ]);
+    logger.info({ clean: drained.clean, elapsedMs: drained.elapsedMs, cacheClosed: closed, upstreamClosed }, 'stopped');
     process.exit(drained.clean ? 0 : 1);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

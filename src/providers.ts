@@ -5,18 +5,26 @@ import type { ProviderAdapter } from './adapter.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { BackendConfig } from './config.js';
 import { noopMetrics, type Metrics } from './metrics.js';
+import type { UpstreamTransport } from './upstream.js';
+
+/** A transport for one backend's upstream (Node's undici pool), or undefined for the global fetch. */
+export type TransportFor = (backend: string, baseUrl: string) => UpstreamTransport | undefined;
 
 export function createAdapters(
   backends: Record<string, BackendConfig>,
   fetchFor: (backend: string) => typeof fetch | undefined = () => undefined,
   metrics: Pick<Metrics, 'observeUpstream'> = noopMetrics,
+  transportFor: TransportFor = () => undefined,
 ): Map<string, ProviderAdapter> {
   return new Map(
     Object.entries(backends).map(([name, cfg]) => {
+      const fetch = fetchFor(name);
       // One breaker per backend, living as long as its adapter: the adapter's client reports to it.
       const deps = {
         backend: name,
-        fetch: fetchFor(name),
+        fetch,
+        // An injected fetch wins: then no transport (and no pool) is made for the backend.
+        transport: fetch ? undefined : transportFor(name, cfg.baseUrl),
         breaker: new CircuitBreaker(cfg.breaker),
         observeUpstream: (outcome: string, seconds: number) => metrics.observeUpstream(name, outcome, seconds),
       };

@@ -5,8 +5,9 @@
  * are worth a retry, 5xx is a failure); what a status means is the adapter's business, because
  * only the adapter knows what its provider means by it.
  *
- * Connection pooling is the injected `fetch`'s: Node's global fetch (undici) keeps connections
- * alive per origin, Workers' fetch is pooled by the runtime. Nothing Node-only is imported here.
+ * Every exchange goes through an `UpstreamTransport`: `fetchTransport` (any `fetch`: Workers',
+ * an emulator's in-process one, Node's global one) or, on Node, the cheaper undici Pool of
+ * src/transport-node.ts. Connection pooling is the transport's. Nothing Node-only is imported here.
  */
 import type { CallContext } from './adapter.js';
 import type { CircuitBreaker, CircuitPermit, CircuitRefusal } from './circuit-breaker.js';
@@ -28,6 +29,40 @@ export interface UpstreamResponse {
   body: unknown;
 }
 
+/** One HTTP exchange as the client sends it: the full URL, headers as sent, the body as text. */
+export interface TransportRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** The call's deadline: aborting it must reject `send`, while the body is read too. */
+  signal: AbortSignal;
+}
+
+/** The answer with its whole body read. */
+export interface TransportResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * How the client reaches an upstream: runtime-neutral, so the Worker keeps `fetch` and Node can
+ * use a cheaper client. `send` rejects on a network failure and when `signal` aborts (also while
+ * the body is read); the client tells the two apart by `signal.aborted`.
+ */
+export interface UpstreamTransport {
+  send(req: TransportRequest): Promise<TransportResponse>;
+  /** Closes pooled connections, aborting calls still in flight (Node's shutdown, after the drain). */
+  close?(): Promise<void>;
+}
+
+/** What an adapter's deps carry besides `AdapterDeps`: the transport its client should use. */
+export interface TransportDeps {
+  /** Used when no `fetch` is injected (Node: the undici pool of src/transport-node.ts). */
+  transport?: UpstreamTransport;
+}
+
 export interface UpstreamClientOptions {
   /** Base URL every path is appended to, e.g. `http://127.0.0.1:8081/api/v1`. */
   baseUrl: string;
@@ -37,7 +72,10 @@ export interface UpstreamClientOptions {
   timeoutMs: number;
   /** The provider's name, for error details: "SFTPGo answered …". */
   label: string;
+  /** An injected fetch (tests, in-process emulators): when given, it wins over `transport`. */
   fetch?: typeof fetch;
+  /** How calls travel when no `fetch` is injected. @default fetchTransport(globalThis.fetch) */
+  transport?: UpstreamTransport;
   /** Retries of a GET after a connection error, 502, 503, 504 or 429 (0..2). @default 2 */
   retries?: number;
   /** The backend's breaker; without one, every call goes upstream. */
@@ -59,9 +97,9 @@ export const RETRY_DEFAULTS = {
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 /** One attempt's result: an answer with its body read, or the contract error it failed with. */
-type Attempt = { status: number; headers: Headers; text: string } | { error: GatewayError };
+type Attempt = TransportResponse | { error: GatewayError };
 
-/** The call's budget: an abort signal for fetch and the moment it fires, to plan waits by. */
+/** The call's budget: an abort signal for the transport and the moment it fires, to plan waits by. */
 interface Deadline {
   signal: AbortSignal;
   endsAt: number;
@@ -69,13 +107,13 @@ interface Deadline {
 
 export class UpstreamClient {
   private readonly base: string;
-  private readonly doFetch: typeof fetch;
+  private readonly transport: UpstreamTransport;
   private readonly retries: number;
   private readonly retryBaseMs: number;
 
   constructor(private readonly opts: UpstreamClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
-    this.doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.transport = opts.fetch ? fetchTransport(opts.fetch) : (opts.transport ?? fetchTransport());
     this.retries = Math.min(Math.max(opts.retries ?? RETRY_DEFAULTS.retries, 0), 2);
     this.retryBaseMs = opts.retryBaseMs ?? RETRY_DEFAULTS.retryBaseMs;
   }
@@ -135,11 +173,12 @@ export class UpstreamClient {
     else ctx.logger.info(fields, 'circuit closed');
   }
 
-  /** One fetch, body included, under the call's deadline. Never throws. */
+  /** One exchange, body included, under the call's deadline. Never throws. */
   private async attempt(req: UpstreamRequest, ctx: CallContext, signal: AbortSignal): Promise<Attempt> {
     try {
-      const res = await this.doFetch(this.urlOf(req), {
+      return await this.transport.send({
         method: req.method,
+        url: this.urlOf(req),
         headers: {
           ...this.opts.headers,
           accept: 'application/json',
@@ -149,7 +188,6 @@ export class UpstreamClient {
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
         signal,
       });
-      return { status: res.status, headers: res.headers, text: await readText(res, signal) };
     } catch (err) {
       return { error: this.networkError(err, signal) };
     }
@@ -190,7 +228,7 @@ export class UpstreamClient {
     }
   }
 
-  /** Maps what fetch throws to 503/504 without echoing the URL (it may carry credentials). */
+  /** Maps what the transport throws to 503/504 without echoing the URL (it may carry credentials). */
   private networkError(err: unknown, signal: AbortSignal): GatewayError {
     if (err instanceof GatewayError) return err;
     if (signal.aborted) {
@@ -226,6 +264,21 @@ export function retryAfterMs(value: string | null): number | null {
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/**
+ * The transport over a `fetch` (the global one when none is given): what Workers use, and tests
+ * and demo wiring that route calls to an in-process emulator.
+ */
+export function fetchTransport(fetchImpl?: typeof fetch): UpstreamTransport {
+  // Looked up per call, not captured: tests may replace the global fetch after the client is built.
+  const doFetch: typeof fetch = fetchImpl ?? ((input, init) => fetch(input, init));
+  return {
+    async send({ method, url, headers, body, signal }) {
+      const res = await doFetch(url, { method, headers, body, signal });
+      return { status: res.status, headers: res.headers, text: await readText(res, signal) };
+    },
+  };
 }
 
 /**

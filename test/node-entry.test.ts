@@ -1,18 +1,19 @@
-/** The Node entry as a user runs it: `npm start`'s command in a child process. */
-import { spawn, type ChildProcess } from 'node:child_process';
+/** The Node entry as a user runs it: `npm start`'s bundle in a child process. */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnNodeEntry } from './helpers/node-entry.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-function start(env: Record<string, string>) {
+async function start(env: Record<string, string>) {
   const { GATEWAY_CONFIG: _omit, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
+  const child = await spawnNodeEntry('node-entry', {
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -31,7 +32,7 @@ function start(env: Record<string, string>) {
 
 describe('npm start', () => {
   it('starts in demo mode without GATEWAY_CONFIG, says so first, serves, and stops cleanly on SIGTERM', async () => {
-    const gw = start({ PORT: '0' });
+    const gw = await start({ PORT: '0' });
     const first = await gw.firstLine();
     expect(first.msg).toMatch(/^DEMO MODE/);
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -64,10 +65,10 @@ describe('npm start', () => {
       auth: { apiKeys: [{ name: 'ops', key: '${OPS_KEY}', scopes: ['read'] }] },
       backends: { onprem: { provider: 'sftpgo', baseUrl: 'http://127.0.0.1:1', sftpPort: 99999 } },
     }));
-    const gw = start({ GATEWAY_CONFIG: path, OPS_KEY: 'ops-key-0123456789abcdef' });
+    const gw = await start({ GATEWAY_CONFIG: path, OPS_KEY: 'ops-key-0123456789abcdef' });
     expect(await gw.exited).toBe(1);
     expect(gw.stderr()).toMatch(/backends\.onprem\.sftpPort/);
-    const missing = start({ GATEWAY_CONFIG: path });
+    const missing = await start({ GATEWAY_CONFIG: path });
     expect(await missing.exited).toBe(1);
     expect(missing.stderr()).toMatch(/OPS_KEY is not set/);
   }, 30_000);

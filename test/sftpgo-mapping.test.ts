@@ -6,7 +6,7 @@ import { GatewayError } from '../src/errors.js';
 import { PERMISSIONS, type Permission, type UserCreate } from '../src/model.js';
 import { parseSshPublicKey } from '../src/ssh-key.js';
 import {
-  cleanPath, isoFromMs, limitsFromUpstream, limitsToUpstream, mergeUserPatch, msFromIso, permissionsFromUpstream,
+  LIMIT_FIELDS, cleanPath, isoFromMs, limitsFromUpstream, limitsToUpstream, mergeUserPatch, msFromIso, permissionsFromUpstream,
   permissionsToUpstream, rawOf, sftpUri, statusFromUpstream, statusToUpstream, toConnection, toQuotaScan, toSshKey,
   toUpstreamCreate, toUser, usageFromUpstream, type BackendContext,
 } from '../adapters/sftpgo/mapping.js';
@@ -103,6 +103,14 @@ describe('limits', () => {
   it('0 ⇄ null per field', () => {
     expect(limitsFromUpstream(upstream)).toEqual(limits);
     expect(limitsToUpstream(limits)).toEqual(upstream);
+  });
+
+  it.each(Object.entries(LIMIT_FIELDS))('%s reads from and writes to %s alone', (limit, field) => {
+    const read = limitsFromUpstream({ [field]: 7 });
+    expect(Object.entries(read).filter(([, v]) => v !== null)).toEqual([[limit, 7]]);
+    expect(Object.keys(read).sort()).toEqual(Object.keys(LIMIT_FIELDS).sort());
+    const written = limitsToUpstream({ [limit]: 7 });
+    expect(Object.entries(written).filter(([, v]) => v !== 0)).toEqual([[field, 7]]);
   });
 
   it('absent fields are unlimited on create and unchanged on patch; null clears them all', () => {

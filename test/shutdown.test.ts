@@ -3,13 +3,14 @@
  * SFTPGo emulator served over a real socket from this process, whose answers are delayed so
  * that requests are in flight when the signal comes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnNodeEntry } from './helpers/node-entry.js';
 import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import type { ServedEmulator } from '../adapters/emulator-kit.js';
 
@@ -43,7 +44,7 @@ async function startGateway(opts: { server?: Record<string, unknown>; env?: Reco
     backends: { onprem: { provider: 'sftpgo', baseUrl: served.url, sftpHost: 'sftp.example.com' } },
   }));
   const { GATEWAY_CONFIG: _c, PORT: _p, HOST: _h, SHUTDOWN_GRACE_MS: _g, LOG_LEVEL: _l, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
+  const child = await spawnNodeEntry('shutdown', {
     env: { ...inherited, GATEWAY_CONFIG: path, OPS_KEY, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

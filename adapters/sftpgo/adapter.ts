@@ -16,7 +16,7 @@ import type { Capabilities, SshKey, UserCreate, UserPatch } from '../../src/mode
 import { generatePassword } from '../../src/secrets.js';
 import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
-  UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
+  UpstreamClient, upstreamMessage, type TransportDeps, type UpstreamRequest, type UpstreamResponse,
 } from '../../src/upstream.js';
 import {
   checkBackendConfig, interpretFailure, scrub, type FailureOptions as CallOptions, type ProviderVoice,
@@ -25,7 +25,7 @@ import {
   mergeUserPatch, storedBody, toConnection, toQuotaScan, toSshKey, toUpstreamCreate, toUser, type BackendContext,
 } from './mapping.js';
 import {
-  ApiResponse, INT32_MAX, UpstreamConnectionList, UpstreamQuotaScanList, UpstreamUser, UpstreamUserList,
+  ApiResponse, INT32_MAX, UpstreamConnectionList, UpstreamQuotaScanList, UpstreamUser, parseUpstreamUserList,
   VersionAnswer, parseUpstream, type UpstreamUserBody,
 } from './schema.js';
 
@@ -82,7 +82,7 @@ function userIdOf(id: string): number {
  *   { backend: 'onprem' },
  * );
  */
-export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
+export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps & TransportDeps): ProviderAdapter {
   const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
   const authorization = cfg.username !== undefined && cfg.password !== undefined ? basicAuth(cfg.username, cfg.password) : undefined;
   const client = new UpstreamClient({
@@ -94,6 +94,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     observe: deps.observeUpstream,
     label: 'SFTPGo',
     fetch: deps.fetch,
+    transport: deps.transport,
   });
   // Everything that would reveal the credentials if an upstream message echoed it: the parts, and
   // the header (and its base64) in case the server repeats what it was sent.
@@ -148,7 +149,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
   async function fetchUserPage(q: ListUsersQuery, offset: number, limit: number, ctx: CallContext): Promise<UpstreamUser[]> {
     const query = { offset, limit, order: q.order === 'desc' ? 'DESC' : 'ASC', username: q.username };
     const res = await send({ method: 'GET', path: '/user', query }, ctx);
-    return parseUpstream(UpstreamUserList, res.body, 'a list of users', res.status);
+    return parseUpstreamUserList(res.body, res.status);
   }
 
   /** Asks one more than wanted to know whether a next page exists (a probe of 1 when that exceeds 500). */

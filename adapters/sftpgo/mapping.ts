@@ -78,9 +78,18 @@ const LIMIT_KEYS = Object.keys(LIMIT_FIELDS) as (keyof Limits)[];
 
 /** Upstream limits → Limits: 0 (or a meaningless negative) is unlimited. */
 export function limitsFromUpstream(u: Partial<Record<LimitField, number>>): Limits {
-  const read = (n: number | undefined) => (n !== undefined && n > 0 ? n : null);
-  return Object.fromEntries(LIMIT_KEYS.map((k) => [k, read(u[LIMIT_FIELDS[k]])])) as Limits;
+  // Spelled out rather than built from LIMIT_FIELDS: this runs per listed user, and the generic
+  // form cost ~1.5 µs each. The mapping tests hold it to LIMIT_FIELDS in both directions.
+  return {
+    maxSessions: limitFromUpstream(u.max_sessions),
+    quotaBytes: limitFromUpstream(u.quota_size),
+    quotaFiles: limitFromUpstream(u.quota_files),
+    uploadKBps: limitFromUpstream(u.upload_bandwidth),
+    downloadKBps: limitFromUpstream(u.download_bandwidth),
+  };
 }
+
+const limitFromUpstream = (n: number | undefined): number | null => (n !== undefined && n > 0 ? n : null);
 
 /**
  * LimitsInput → SFTPGo fields. `null` clears all to unlimited; in an object only the given fields

@@ -18,7 +18,7 @@ import type {
 import { pageOfAll } from '../../src/paging.js';
 import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
-  UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
+  UpstreamClient, upstreamMessage, type TransportDeps, type UpstreamRequest, type UpstreamResponse,
 } from '../../src/upstream.js';
 import {
   checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions as CallOptions, type ProviderVoice,
@@ -28,7 +28,7 @@ import {
   type BackendContext,
 } from './mapping.js';
 import {
-  UpstreamCredential, UpstreamCredentialList, UpstreamSshKey, UpstreamSshKeyList, parseUpstream,
+  UpstreamCredential, isUpstreamCredential, parseUpstreamCredentialList, UpstreamSshKey, UpstreamSshKeyList, parseUpstream,
   type UpstreamCredentialBody,
 } from './schema.js';
 
@@ -85,7 +85,7 @@ const why = (err: unknown) => (err instanceof GatewayError ? err.detail : err in
  *   { backend: 'togo' },
  * );
  */
-export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: AdapterDeps): ProviderAdapter {
+export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: AdapterDeps & TransportDeps): ProviderAdapter {
   const cfg = checkBackendConfig(SftpToGoBackendConfig, config, deps.backend);
   const client = new UpstreamClient({
     baseUrl: `${cfg.baseUrl.replace(/\/+$/, '')}/organizations/${encodeURIComponent(cfg.organizationId)}`,
@@ -98,6 +98,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     observe: deps.observeUpstream,
     label: 'SFTP To Go',
     fetch: deps.fetch,
+    transport: deps.transport,
   });
   const credentials = [cfg.apiKey];
   const backendCtx: BackendContext = { backend: deps.backend };
@@ -121,7 +122,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
 
   async function listAllUsers(ctx: CallContext): Promise<AdapterUser[]> {
     const res = await send({ method: 'GET', path: '/users' }, ctx);
-    return parseUpstream(UpstreamCredentialList, res.body, 'a list of credentials', res.status).map((c) => toUser(c, backendCtx));
+    return parseUpstreamCredentialList(res.body, res.status).map((c) => toUser(c, backendCtx));
   }
 
   async function listUsers(q: ListUsersQuery, ctx: CallContext): Promise<UserPage> {
@@ -344,9 +345,9 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     try {
       const res = await client.request({ method: 'GET', path: '/users' }, ctx);
       if (res.status === 200) {
-        const list = UpstreamCredentialList.safeParse(res.body);
-        return list.success
-          ? { ok: true, detail: `SFTP To Go: ${list.data.length} credential${list.data.length === 1 ? '' : 's'}` }
+        const list = res.body;
+        return Array.isArray(list) && list.every(isUpstreamCredential)
+          ? { ok: true, detail: `SFTP To Go: ${list.length} credential${list.length === 1 ? '' : 's'}` }
           : { ok: false, detail: 'SFTP To Go answered 200 with a body that is not a list of credentials' };
       }
       if (res.status === 401 || res.status === 403) {

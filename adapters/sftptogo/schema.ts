@@ -107,3 +107,49 @@ export function parseUpstream<T extends z.ZodType>(schema: T, body: unknown, wha
   const where = issue ? ` (${issue.path.map(String).join('.') || 'body'}: ${issue.message})` : '';
   throw upstreamError(`SFTP To Go answered ${status} with a body that is not ${what}${where}`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The list's fast path. All credentials of the organization come in one answer (10,000 users:
+// ~5 MB); checking it with zod built a copy of every credential and of its settings. The check
+// below accepts exactly what `UpstreamCredential` accepts on any JSON value
+// (test/sftptogo-schema.test.ts holds the two together with generated inputs) and returns the
+// parsed objects themselves; zod runs only to word the 502 of a list that fails it.
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.length >= 1;
+const isOptional = (v: unknown, test: (v: unknown) => boolean) => v === undefined || v === null || test(v);
+const isString = (v: unknown) => typeof v === 'string';
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const OPTIONAL_STRING_FIELDS = ['Alias', 'ChrootDirectory', 'Password', 'Host', 'URI', 'OrganizationId'] as const;
+
+function isUpstreamInboundRule(v: unknown): boolean {
+  return (
+    isRecord(v) && isNonEmptyString(v.Id) && isString(v.Protocol) && isString(v.State) && isString(v.Source) &&
+    (v.Action === undefined || isString(v.Action)) && isOptional(v.Description, isString)
+  );
+}
+
+const isSettings = (v: unknown) =>
+  isRecord(v) &&
+  isOptional(v.Network, (n) => isRecord(n) && isOptional(n.InboundRules, (r) => Array.isArray(r) && r.every(isUpstreamInboundRule)));
+
+/** The same answer as `UpstreamCredential.safeParse(v).success` for any JSON value, without a copy. */
+export function isUpstreamCredential(v: unknown): v is UpstreamCredential {
+  return (
+    isRecord(v) &&
+    isNonEmptyString(v.Id) && isNonEmptyString(v.UserName) && isString(v.HomeDirectory) &&
+    isString(v.Permission) && isString(v.State) &&
+    OPTIONAL_STRING_FIELDS.every((f) => isOptional(v[f], isString)) &&
+    isOptional(v.PasswordCreatedAt, (t) => isString(t) || isNumber(t)) &&
+    isOptional(v.CreatedAt, isNumber) && isOptional(v.UpdatedAt, isNumber) &&
+    isOptional(v.IsDefault, (b) => typeof b === 'boolean') &&
+    isOptional(v.SshPublicKeysCount, (n) => Number.isSafeInteger(n) && (n as number) >= 0) &&
+    isOptional(v.Settings, isSettings)
+  );
+}
+
+/** A parsed `GET /organizations/{org}/users` answer → its credentials, or 502 as `parseUpstream` words it. */
+export function parseUpstreamCredentialList(body: unknown, status: number): UpstreamCredential[] {
+  if (Array.isArray(body) && body.every(isUpstreamCredential)) return body;
+  return parseUpstream(UpstreamCredentialList, body, 'a list of credentials', status);
+}

@@ -25,10 +25,16 @@ const ListQuery = IncludeQuery.extend({
 
 const UserPage = pageOf(User, 'UserPage');
 
-/** `raw` only when asked (the access check already required admin for it). */
-export function present(user: AdapterUser, includeRaw: boolean): z.infer<typeof User> {
-  const { raw, ...rest } = user;
-  return includeRaw ? { ...rest, raw: raw() } : rest;
+/** A user as answered: the model's fields, and `raw` when asked. */
+type Presented = Omit<z.infer<typeof User>, 'raw'> & { raw?: unknown };
+
+/**
+ * `raw` only when asked (the access check already required admin for it). Without it, the
+ * adapter's object goes out as it is: its `raw` is a function, which JSON never writes, and a
+ * copy without it cost ~0.5 µs per listed user.
+ */
+export function present(user: AdapterUser, includeRaw: boolean): Presented {
+  return includeRaw ? { ...user, raw: user.raw() } : user;
 }
 
 /** The key a list is cached under and its cursors are bound to. */
@@ -64,14 +70,14 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       // Every user comes in one upstream answer: cache that once, page and filter it here.
       // What this request loaded itself is paged as it is: parsing back the text just made from
       // it would double the cost of an uncached list (10,000 users: tens of ms).
-      let loaded: z.infer<typeof User>[] | undefined;
+      let loaded: Presented[] | undefined;
       const loadAll = async () => {
         loaded = (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
         return JSON.stringify(loaded);
       };
       read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
         const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh);
-        return serialize(pageOfAll(all.cache === 'HIT' || !loaded ? (JSON.parse(all.body) as z.infer<typeof User>[]) : loaded, q));
+        return serialize(pageOfAll(all.cache === 'HIT' || !loaded ? (JSON.parse(all.body) as Presented[]) : loaded, q));
       }, refresh);
     } else {
       read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {

@@ -1,0 +1,17 @@
+/**
+ * The Node entry as `npm start` runs it: `scripts/build.ts`'s bundle under plain `node`. Each test
+ * file builds its own copy (test files run in parallel) inside the project, so that the bundle's
+ * imports of dependencies resolve from node_modules.
+ */
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { join } from 'node:path';
+import { buildNode } from '../../scripts/build.js';
+
+const built = new Map<string, Promise<string>>();
+
+/** Builds once per name, then spawns `node --enable-source-maps dist/test/<name>/node.js`. */
+export async function spawnNodeEntry(name: string, opts: SpawnOptions) {
+  if (!built.has(name)) built.set(name, buildNode(join(process.cwd(), 'dist', 'test', name)));
+  const entry = await built.get(name)!;
+  return spawn(process.execPath, ['--enable-source-maps', entry], opts);
+}
