@@ -44,6 +44,8 @@ class StoreUnavailable extends Error {}
 
 export class ListCache {
   private readonly inFlight = new Map<string, Promise<CachedRead>>();
+  /** Per backend, how many writes of this process have finished: uncached reads share loads within one epoch. */
+  private readonly localEpochs = new Map<string, number>();
   private downUntil = 0;
   private readonly retryAfterMs: number;
   private readonly lockMs: number;
@@ -77,14 +79,24 @@ export class ListCache {
    * The answer for `key` of `backend`: from the store, or from `load` (then stored).
    * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
    */
-  async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
-    const read = await this.readOnce(backend, key, load, refresh);
+  async read(
+    backend: string,
+    key: string,
+    load: () => Promise<string>,
+    refresh = false,
+    opts: { shareWithoutStore?: boolean } = {},
+  ): Promise<CachedRead> {
+    const read = await this.readOnce(backend, key, load, refresh, opts.shareWithoutStore === true);
     this.opts.onOutcome?.(backend, read.cache);
     return read;
   }
 
-  private async readOnce(backend: string, key: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {
-    if (this.store.driver === 'none' || this.bypassing()) return { body: await load(), cache: 'BYPASS' };
+  private async readOnce(
+    backend: string, key: string, load: () => Promise<string>, refresh: boolean, shareWithoutStore: boolean,
+  ): Promise<CachedRead> {
+    if (this.store.driver === 'none' || this.bypassing()) {
+      return shareWithoutStore ? this.shared(backend, key, load) : { body: await load(), cache: 'BYPASS' };
+    }
     let fullKey: string;
     try {
       fullKey = `${this.opts.keyPrefix}list:${backend}:${await this.generation(backend)}:${key}`;
@@ -100,8 +112,27 @@ export class ListCache {
     return work;
   }
 
+  /**
+   * Without a store (driver `none`, or bypassing a failed one) nothing is kept, but a read the
+   * caller marks `shareWithoutStore` (SFTP To Go's whole list) still shares its load with the
+   * identical reads that overlap it: N callers asking at once for 10,000 users would otherwise
+   * hold N copies of them. A read never joins one that began before a write of this process
+   * finished (the local epoch below), so read-your-writes holds as with a store.
+   */
+  private shared(backend: string, key: string, load: () => Promise<string>): Promise<CachedRead> {
+    const flightKey = `\u0000shared:${backend}:${this.localEpochs.get(backend) ?? 0}:${key}`;
+    const running = this.inFlight.get(flightKey);
+    if (running) return running;
+    const work = load()
+      .then((body): CachedRead => ({ body, cache: 'BYPASS' }))
+      .finally(() => this.inFlight.delete(flightKey));
+    this.inFlight.set(flightKey, work);
+    return work;
+  }
+
   /** Makes every cached list of the backend unreachable. Called before a write's answer is sent. */
   async invalidate(backend: string): Promise<void> {
+    this.localEpochs.set(backend, (this.localEpochs.get(backend) ?? 0) + 1);
     if (this.store.driver === 'none') return;
     try {
       await this.store.incr(this.generationKey(backend));

@@ -5,13 +5,13 @@
  * answer carrying a stack trace, an upstream URL or an upstream credential.
  */
 import type { IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serveEmulatorApp, type EmulatorFaults, type RecordedRequest, type ServedEmulator } from '../adapters/emulator-kit.js';
 import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { createTestGateway } from './helpers/gateway.js';
+import { freePort } from './helpers/redis.js';
 
 /** What the tests need of either emulator and its backend config. */
 interface Upstream {
@@ -53,14 +53,8 @@ const PROVIDERS: Array<[string, () => Upstream]> = [
 const NEW_USER = { username: 'reliable_user01', accessLevel: 'read-only' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A loopback port nothing listens on: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A loopback port nothing listens on (a freed one): connections to it are refused. */
+const closedPort = freePort;
 
 describe.each(PROVIDERS)('%s: upstream faults through the HTTP API', (_label, make) => {
   let up: Upstream;

@@ -155,3 +155,31 @@ describe('SFTP To Go through the API', () => {
     expect(emu.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/users'))).toHaveLength(1);
   });
 });
+
+describe('the whole list without a store (cache none)', () => {
+  it('overlapping lists share one upstream read of it, but never one begun before a write finished', async () => {
+    emu.seedCredentials(3, 'shared_user');
+    const none = gatewayFor(emu, emu.apiKey, 'none');
+    const listReads = () => upstream().filter((r) => r === 'GET /users').length;
+    emu.setFaults({ delayMs: 150 });
+    const together = await Promise.all(Array.from({ length: 10 }, (_, i) => none.json('GET', `/v1/users?limit=${1 + (i % 3)}`)));
+    expect(together.map((r) => [r.status, r.headers.get('x-cache')])).toEqual(Array(10).fill([200, 'BYPASS']));
+    expect(together.map((r) => r.body.data.length)).toEqual(Array.from({ length: 10 }, (_, i) => 1 + (i % 3)));
+    expect(listReads()).toBe(1);
+    emu.setFaults({});
+
+    // A slow list begins (only it is delayed); a create runs and finishes while it is in flight.
+    // A list asked after the create must make its own upstream read, not join the older one.
+    emu.setFaults({ delayMs: 500, match: { method: 'GET', pathPrefix: `/organizations/${emu.organizationId}/users` }, times: 1 });
+    const before = none.json('GET', '/v1/users');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(listReads()).toBe(2);
+    const made = await none.call('POST', '/v1/users', { body: { username: 'made_meanwhile', accessLevel: 'full' } });
+    expect(made.status).toBe(201);
+    const readsAfterCreate = listReads();
+    const after = await none.json('GET', '/v1/users');
+    expect(listReads()).toBe(readsAfterCreate + 1);
+    expect(after.body.data.map((u: { username: string }) => u.username)).toContain('made_meanwhile');
+    expect((await before).status).toBe(200);
+  });
+});

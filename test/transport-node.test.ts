@@ -18,6 +18,7 @@ import { UpstreamClient, type UpstreamClientOptions, type UpstreamRequest, type 
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { parseConfig } from '../src/config.js';
+import { freePort } from './helpers/redis.js';
 
 const ctx: CallContext = { requestId: 'req-node-1', logger: createLogger({ level: 'error', destination: { write: () => undefined } }) };
 const LIST: UpstreamRequest = { method: 'GET', path: '/user', query: { limit: 100 } };
@@ -71,14 +72,8 @@ async function serveRaw(handler: Parameters<typeof createHttpServer>[1]): Promis
   return track(server, (server.address() as AddressInfo).port);
 }
 
-/** A loopback port nothing listens on: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A loopback port nothing listens on (a freed one): connections to it are refused. */
+const closedPort = freePort;
 
 async function failure(promise: Promise<unknown>): Promise<GatewayError> {
   const err = await promise.then(() => undefined, (e: unknown) => e);

@@ -76,7 +76,8 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
         return JSON.stringify(loaded);
       };
       read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
-        const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh);
+        // Overlapping loads of the whole list share one upstream call even without a store.
+        const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh, { shareWithoutStore: true });
         return serialize(pageOfAll(all.cache === 'HIT' || !loaded ? (JSON.parse(all.body) as Presented[]) : loaded, q));
       }, refresh);
     } else {
