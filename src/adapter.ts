@@ -10,6 +10,7 @@ import type {
 import type { ParsedSshKey } from './ssh-key.js';
 import type { CircuitBreaker, CircuitState } from './circuit-breaker.js';
 import type { Logger } from './logger.js';
+import type { UpstreamTransport } from './upstream.js';
 
 /** What every upstream call carries: the request id (sent upstream) and a logger. */
 export interface CallContext {
@@ -95,6 +96,8 @@ export interface AdapterDeps {
   backend: string;
   /** Injected so tests and demo mode can route calls to an in-process emulator. */
   fetch?: typeof fetch;
+  /** How the client reaches the upstream when no `fetch` is injected (Node: src/transport-node.ts's undici Pool). */
+  transport?: UpstreamTransport;
   /** The backend's circuit breaker, given to its UpstreamClient; none = calls always go upstream. */
   breaker?: CircuitBreaker;
   /** Reports each upstream call's outcome (`2xx`…`5xx`, `timeout`, `unreachable`, `open-circuit`) and duration, for metrics. */

@@ -57,12 +57,6 @@ export interface UpstreamTransport {
   close?(): Promise<void>;
 }
 
-/** What an adapter's deps carry besides `AdapterDeps`: the transport its client should use. */
-export interface TransportDeps {
-  /** Used when no `fetch` is injected (Node: the undici pool of src/transport-node.ts). */
-  transport?: UpstreamTransport;
-}
-
 export interface UpstreamClientOptions {
   /** Base URL every path is appended to, e.g. `http://127.0.0.1:8081/api/v1`. */
   baseUrl: string;

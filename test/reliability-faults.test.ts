@@ -80,6 +80,8 @@ describe.each(PROVIDERS)('%s: upstream faults through the HTTP API', (_label, ma
     return createTestGateway({
       backends: { [up.backendName]: { ...up.backend(opts.baseUrl ?? 'http://upstream.test'), ...opts.backend } },
       fetchFor: () => (opts.baseUrl ? undefined : inProcess),
+      // Over a real socket, the upstream is reached as the Node entry reaches it (undici Pool).
+      nodeTransport: opts.baseUrl !== undefined,
       cache: 'none',
     });
   }

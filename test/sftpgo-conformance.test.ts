@@ -1,4 +1,4 @@
-/** The shared conformance suite against SFTPGo: the gateway in process, the SFTPGo emulator over a real socket. */
+/** The shared conformance suite against SFTPGo: the gateway in process, the SFTPGo emulator over a real socket, reached as the Node entry reaches it (undici Pool). */
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { sftpgoBackdoor } from './conformance/backdoors.js';
 import { runConformance } from './conformance/suite.js';
@@ -16,11 +16,15 @@ runConformance({
     const gateway = createTestGateway({
       backends: { onprem: { provider: 'sftpgo', baseUrl: served.url, sftpHost: 'sftp.example.com', sftpPort: 2022 } },
       defaultBackend: 'onprem',
+      nodeTransport: true, // as the Node entry reaches its upstreams
     });
     return {
       gateway,
       backend: 'onprem',
-      teardown: () => served.close(),
+      teardown: async () => {
+        await gateway.close();
+        await served.close();
+      },
       upstream: sftpgoBackdoor(emu),
     };
   },

@@ -1,4 +1,4 @@
-/** The shared conformance suite against SFTP To Go: the gateway in process, the SFTP To Go emulator over a real socket. */
+/** The shared conformance suite against SFTP To Go: the gateway in process, the SFTP To Go emulator over a real socket, reached as the Node entry reaches it (undici Pool). */
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { sftptogoBackdoor } from './conformance/backdoors.js';
 import { runConformance } from './conformance/suite.js';
@@ -18,11 +18,15 @@ runConformance({
         togo: { provider: 'sftptogo', baseUrl: served.url, organizationId: emu.organizationId, apiKey: emu.apiKey, timeoutMs: 5000 },
       },
       defaultBackend: 'togo',
+      nodeTransport: true, // as the Node entry reaches its upstreams
     });
     return {
       gateway,
       backend: 'togo',
-      teardown: () => served.close(),
+      teardown: async () => {
+        await gateway.close();
+        await served.close();
+      },
       upstream: sftptogoBackdoor(emu),
     };
   },

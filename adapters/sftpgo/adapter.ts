@@ -16,7 +16,7 @@ import type { Capabilities, SshKey, UserCreate, UserPatch } from '../../src/mode
 import { generatePassword } from '../../src/secrets.js';
 import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
-  UpstreamClient, upstreamMessage, type TransportDeps, type UpstreamRequest, type UpstreamResponse,
+  UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
 } from '../../src/upstream.js';
 import {
   checkBackendConfig, interpretFailure, scrub, type FailureOptions as CallOptions, type ProviderVoice,
@@ -82,7 +82,7 @@ function userIdOf(id: string): number {
  *   { backend: 'onprem' },
  * );
  */
-export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps & TransportDeps): ProviderAdapter {
+export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
   const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
   const authorization = cfg.username !== undefined && cfg.password !== undefined ? basicAuth(cfg.username, cfg.password) : undefined;
   const client = new UpstreamClient({

@@ -18,7 +18,7 @@ import type {
 import { pageOfAll } from '../../src/paging.js';
 import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
-  UpstreamClient, upstreamMessage, type TransportDeps, type UpstreamRequest, type UpstreamResponse,
+  UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
 } from '../../src/upstream.js';
 import {
   checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions as CallOptions, type ProviderVoice,
@@ -85,7 +85,7 @@ const why = (err: unknown) => (err instanceof GatewayError ? err.detail : err in
  *   { backend: 'togo' },
  * );
  */
-export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: AdapterDeps & TransportDeps): ProviderAdapter {
+export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: AdapterDeps): ProviderAdapter {
   const cfg = checkBackendConfig(SftpToGoBackendConfig, config, deps.backend);
   const client = new UpstreamClient({
     baseUrl: `${cfg.baseUrl.replace(/\/+$/, '')}/organizations/${encodeURIComponent(cfg.organizationId)}`,

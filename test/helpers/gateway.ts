@@ -10,6 +10,8 @@ import { ListCache } from '../../src/list-cache.js';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
 import { createNodeLogger } from '../../src/logger-node.js';
 import { createAdapters } from '../../src/providers.js';
+import { createNodeTransport } from '../../src/transport-node.js';
+import type { UpstreamTransport } from '../../src/upstream.js';
 
 export const KEYS = {
   ops: 'ops-key-0123456789abcdef',
@@ -32,6 +34,8 @@ export interface TestGateway {
   logs: string[];
   /** A request with the ops key unless `key` says otherwise (`null` = no Authorization). */
   call(method: string, path: string, opts?: CallOptions): Promise<Response>;
+  /** Ends what the gateway holds open (the undici pools of `nodeTransport`). */
+  close(): Promise<void>;
   /** `call`, then the parsed JSON body (undefined when empty). */
   json<T = any>(method: string, path: string, opts?: CallOptions): Promise<{ status: number; body: T; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
@@ -57,6 +61,11 @@ export interface GatewayOptions {
   keyPrefix?: string;
   apiKeys?: unknown[];
   env?: Record<string, string>;
+  /**
+   * Reach the upstreams over src/transport-node.ts's undici Pool, as the Node entry does, rather
+   * than the global fetch (`fetchFor` still wins for its backends). `close()` ends the pools.
+   */
+  nodeTransport?: boolean;
 }
 
 export function createTestGateway(opts: GatewayOptions): TestGateway {
@@ -86,7 +95,15 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     logger,
     ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
   });
-  const { app } = createApp({ config, adapters: createAdapters(config.backends, opts.fetchFor), cache, logger });
+  const transports: UpstreamTransport[] = [];
+  const transportFor = opts.nodeTransport
+    ? (_backend: string, baseUrl: string) => {
+        const transport = createNodeTransport(baseUrl);
+        transports.push(transport);
+        return transport;
+      }
+    : undefined;
+  const { app } = createApp({ config, adapters: createAdapters(config.backends, opts.fetchFor, undefined, transportFor), cache, logger });
 
   async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...o.headers };
@@ -106,6 +123,9 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     config,
     logs,
     call,
+    close: async () => {
+      await Promise.all(transports.map((t) => t.close?.()));
+    },
     async json(method, path, o) {
       const res = await call(method, path, o);
       const text = await res.text();

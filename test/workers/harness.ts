@@ -235,6 +235,7 @@ export function workerGateway(url: URL, configText: string, vars: Record<string,
     config,
     logs,
     call,
+    close: async () => {}, // workerd holds the upstream connections; the harness stops it
     async json(method, path, o) {
       const res = await call(method, path, o);
       const text = await res.text();
