@@ -1,11 +1,12 @@
 /**
  * The soak run: `npm run soak` (not part of `npm test`).
  *
- * Minutes of mixed traffic at a steady rate through the real Node gateway (a child process,
- * `node --import tsx src/node.ts`, with a config file), in front of both emulators served on
- * loopback sockets by this process, with a private `redis-server` as the list cache and the
- * idempotency store. Meanwhile upstream faults are switched on and off on a schedule, one backend
- * at a time, and Redis is killed once and restarted. Then it checks that:
+ * Minutes of mixed traffic at a steady rate through the real Node gateway (a child process:
+ * `npm start`'s bundle, built into dist/soak/, under plain node, with a config file), in front
+ * of both emulators served on loopback sockets by this process, with a private `redis-server`
+ * as the list cache and the idempotency store. Meanwhile upstream faults are switched on and
+ * off on a schedule, one backend at a time, and Redis is killed once and restarted. Then it
+ * checks that:
  *
  * - every answer was expected: 2xx (or an allowed 4xx) outside faults; a 5xx only from a backend
  *   that had a fault on while the request ran (or a 503 of the circuit that fault opened); never a
@@ -33,6 +34,9 @@ import type { EmulatorFaults, ServedEmulator } from '../adapters/emulator-kit.js
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../test/helpers/redis.js';
+import { buildNode } from './build.js';
+
+let builtEntry: Promise<string> | undefined;
 
 // ---- settings -----------------------------------------------------------------------------------
 
@@ -223,7 +227,9 @@ async function startGateway(): Promise<void> {
     },
   }, null, 2));
   const { GATEWAY_CONFIG: _c, PORT: _p, HOST: _h, SHUTDOWN_GRACE_MS: _g, LOG_LEVEL: _l, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
+  // What `npm start` runs: the bundle of the Node entry (built once per soak).
+  const entry = await (builtEntry ??= buildNode(join(ROOT, 'dist', 'soak')));
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: ROOT,
     env: {
       ...inherited, GATEWAY_CONFIG: path, SOAK_API_KEY: API_KEY,
