@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { PERMISSIONS } from '../../src/model.js';
 import { upstreamError } from '../../src/errors.js';
+import { isJsonObject } from '../../src/json.js';
 
 /** SFTPGo ids are positive int32 (the seed's `format: int32, minimum: 1`). */
 export const INT32_MAX = 2_147_483_647;
@@ -122,12 +123,11 @@ const OPTIONAL_INT_FIELDS = [
 ] as const satisfies readonly (keyof UpstreamUser)[];
 const UPSTREAM_PERMISSIONS: ReadonlySet<unknown> = new Set(UpstreamPermission.options);
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isOptionalInt = (v: unknown) => v === undefined || Number.isSafeInteger(v);
 
 /** The same answer as `UpstreamUser.safeParse(v).success` for any JSON value, without a copy. */
 export function isUpstreamUser(v: unknown): v is UpstreamUser {
-  if (!isRecord(v)) return false;
+  if (!isJsonObject(v)) return false;
   const { id, status, username, password, public_keys: keys, home_dir: home, permissions } = v;
   return (
     Number.isSafeInteger(id) && (id as number) >= 1 && (id as number) <= INT32_MAX &&

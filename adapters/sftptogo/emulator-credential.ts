@@ -4,6 +4,7 @@
  *
  * Failures are thrown as `SftpToGoApiError`, which the emulator answers as `{"message": "..."}`.
  */
+import { isJsonObject } from '../../src/json.js';
 
 export interface SftpToGoStoredCredential {
   Id: string;
@@ -135,7 +136,7 @@ export function rootCredential(id: string, now: number): SftpToGoStoredCredentia
  * seed lists it among the update parameters, not the create ones.
  */
 export function readCredentialChanges(body: unknown, opts: { allowRules: boolean }): CredentialChanges {
-  if (!isObject(body)) throw badRequest('The request body must be a JSON object');
+  if (!isJsonObject(body)) throw badRequest('The request body must be a JSON object');
   if ('Password' in body) throw badRequest('Password cannot be set; rotate the credentials to get a new one');
   const changes: CredentialChanges = {};
   for (const field of STRING_FIELDS) {
@@ -166,10 +167,10 @@ export function checkUserName(name: string): void {
  * Description to "". Action, Protocol and Source are required.
  */
 function readInboundRules(settings: unknown): InboundRule[] | undefined {
-  if (!isObject(settings)) throw badRequest('Settings must be an object');
+  if (!isJsonObject(settings)) throw badRequest('Settings must be an object');
   const network = settings.Network;
   if (network === undefined) return undefined;
-  if (!isObject(network)) throw badRequest('Settings.Network must be an object');
+  if (!isJsonObject(network)) throw badRequest('Settings.Network must be an object');
   const rules = network.InboundRules;
   if (rules === undefined) return undefined;
   if (!Array.isArray(rules)) throw badRequest('Settings.Network.InboundRules must be an array');
@@ -180,7 +181,7 @@ function readInboundRules(settings: unknown): InboundRule[] | undefined {
 }
 
 function readInboundRule(rule: unknown, at: string): InboundRule {
-  if (!isObject(rule)) throw badRequest(`${at} must be an object`);
+  if (!isJsonObject(rule)) throw badRequest(`${at} must be an object`);
   const text = (key: string, fallback?: string): string => {
     const value = rule[key] ?? fallback;
     if (typeof value !== 'string') throw badRequest(`${at}.${key} must be a string`);
@@ -249,10 +250,6 @@ export function toApiSshKey(key: StoredSshKey, userId: string, view: CredentialV
 
 export function badRequest(message: string): SftpToGoApiError {
   return new SftpToGoApiError(400, message);
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkOneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {

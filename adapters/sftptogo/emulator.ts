@@ -30,10 +30,11 @@
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
 import { parseSshPublicKey } from '../../src/ssh-key.js';
+import { isJsonObject } from '../../src/json.js';
 import { createEmulatorKit, serveEmulatorApp } from '../emulator-kit.js';
 import type { EmulatorFaults, FetchLike, RecordedRequest, ServedEmulator } from '../emulator-kit.js';
 import {
-  SftpToGoApiError, badRequest, checkUserName, isObject, newCredential, newCredentialId, newPassword,
+  SftpToGoApiError, badRequest, checkUserName, newCredential, newCredentialId, newPassword,
   readCredentialChanges, rootCredential, toApiCredential, toApiSshKey,
 } from './emulator-credential.js';
 import type { CredentialChanges, CredentialView, SftpToGoStoredCredential, StoredSshKey } from './emulator-credential.js';
@@ -175,7 +176,7 @@ export function createSftpToGoEmulator(opts: SftpToGoEmulatorOptions = {}): Sftp
   async function addSshKey(c: Context): Promise<Response> {
     const cred = lookup(c);
     const body = await readJson(c);
-    const line = isObject(body) ? body.SshPublicKeyBody : undefined;
+    const line = isJsonObject(body) ? body.SshPublicKeyBody : undefined;
     if (typeof line !== 'string') throw badRequest('SshPublicKeyBody must be a string');
     const parsed = await parseSshPublicKey(line, 'SshPublicKeyBody').catch((err: unknown) => {
       throw badRequest(err instanceof Error ? err.message : 'SshPublicKeyBody is not a valid SSH public key');

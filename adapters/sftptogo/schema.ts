@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { upstreamError } from '../../src/errors.js';
+import { isJsonObject } from '../../src/json.js';
 
 /** Epoch milliseconds; a missing one reads as unknown (null). */
 const epochMs = z.number().nullable().optional();
@@ -115,7 +116,6 @@ export function parseUpstream<T extends z.ZodType>(schema: T, body: unknown, wha
 // (test/sftptogo-schema.test.ts holds the two together with generated inputs) and returns the
 // parsed objects themselves; zod runs only to word the 502 of a list that fails it.
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.length >= 1;
 const isOptional = (v: unknown, test: (v: unknown) => boolean) => v === undefined || v === null || test(v);
 const isString = (v: unknown) => typeof v === 'string';
@@ -124,19 +124,19 @@ const OPTIONAL_STRING_FIELDS = ['Alias', 'ChrootDirectory', 'Password', 'Host', 
 
 function isUpstreamInboundRule(v: unknown): boolean {
   return (
-    isRecord(v) && isNonEmptyString(v.Id) && isString(v.Protocol) && isString(v.State) && isString(v.Source) &&
+    isJsonObject(v) && isNonEmptyString(v.Id) && isString(v.Protocol) && isString(v.State) && isString(v.Source) &&
     (v.Action === undefined || isString(v.Action)) && isOptional(v.Description, isString)
   );
 }
 
 const isSettings = (v: unknown) =>
-  isRecord(v) &&
-  isOptional(v.Network, (n) => isRecord(n) && isOptional(n.InboundRules, (r) => Array.isArray(r) && r.every(isUpstreamInboundRule)));
+  isJsonObject(v) &&
+  isOptional(v.Network, (n) => isJsonObject(n) && isOptional(n.InboundRules, (r) => Array.isArray(r) && r.every(isUpstreamInboundRule)));
 
 /** The same answer as `UpstreamCredential.safeParse(v).success` for any JSON value, without a copy. */
 export function isUpstreamCredential(v: unknown): v is UpstreamCredential {
   return (
-    isRecord(v) &&
+    isJsonObject(v) &&
     isNonEmptyString(v.Id) && isNonEmptyString(v.UserName) && isString(v.HomeDirectory) &&
     isString(v.Permission) && isString(v.State) &&
     OPTIONAL_STRING_FIELDS.every((f) => isOptional(v[f], isString)) &&
