@@ -7,13 +7,13 @@ import type { AdapterUser } from '../src/model.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallContext, ProviderAdapter } from '../src/adapter.js';
 import type { SftpgoBackendConfig } from '../src/config.js';
-import { GatewayError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { parseSshPublicKey, sshKeyIdOf } from '../src/ssh-key.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { SFTPGO_CAPABILITIES } from '../adapters/sftpgo/adapter.js';
 import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
+import { failure } from './helpers/errors.js';
 
 /** An adapter user with its lazy `raw` evaluated, for deep comparison. */
 const plain = (u: AdapterUser) => ({ ...u, raw: u.raw() });
@@ -37,12 +37,6 @@ beforeEach(() => {
 
 afterEach(() => emu.reset()); // clears scan timers
 
-/** The GatewayError a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 /** The log as `METHOD path` lines, for compact assertions. */
 const calls = () => emu.requests.map((r) => `${r.method} ${r.path}`);

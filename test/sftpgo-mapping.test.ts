@@ -2,7 +2,6 @@
  * The SFTPGo mappings, both directions, as tables: pure functions, no emulator.
  */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../src/errors.js';
 import { PERMISSIONS, type Permission, type UserCreate } from '../src/model.js';
 import { parseSshPublicKey } from '../src/ssh-key.js';
 import {
@@ -14,6 +13,7 @@ import {
   UpstreamConnection, UpstreamUser, UpstreamUserList, VersionAnswer, parseUpstream, type UpstreamPermission,
 } from '../adapters/sftpgo/schema.js';
 import { keyOf } from './fixtures/ssh-keys.js';
+import { errorOf } from './helpers/errors.js';
 
 const ctx: BackendContext = { backend: 'onprem', sftpHost: 'sftp.example.com', sftpPort: 2022 };
 
@@ -27,16 +27,6 @@ function upstreamUser(over: Partial<UpstreamUser> = {}): UpstreamUser {
   });
 }
 
-/** Runs `fn` and returns the GatewayError it throws. */
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 describe('status', () => {
   it.each([

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INT32_MAX, UpstreamUser, UpstreamUserList, isUpstreamUser, parseUpstreamUserList } from '../adapters/sftpgo/schema.js';
 import { PERMISSIONS } from '../src/model.js';
-import { GatewayError } from '../src/errors.js';
+import { errorOf } from './helpers/errors.js';
 import { assertSameVerdict, field, numberLike, someDropped } from './helpers/json-arbitraries.js';
 
 const int = field(fc.oneof({ weight: 9, arbitrary: fc.integer() }, { weight: 1, arbitrary: numberLike }));
@@ -45,15 +45,8 @@ describe('isUpstreamUser', () => {
     expect(parseUpstreamUserList(list, 200)).toBe(list);
     expect(UpstreamUserList.parse(list)).toEqual(list);
     const broken = [list[0], { ...list[1], permissions: ['fly'] }];
-    const caught = (() => {
-      try {
-        parseUpstreamUserList(broken, 200);
-      } catch (err) {
-        return err;
-      }
-    })();
-    expect(caught).toBeInstanceOf(GatewayError);
-    expect((caught as GatewayError).status).toBe(502);
-    expect((caught as GatewayError).message).toMatch(/^SFTPGo answered 200 with a body that is not a list of users \(1\.permissions\.0: /);
+    const caught = errorOf(() => parseUpstreamUserList(broken, 200));
+    expect(caught.status).toBe(502);
+    expect(caught.message).toMatch(/^SFTPGo answered 200 with a body that is not a list of users \(1\.permissions\.0: /);
   });
 });

@@ -6,7 +6,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallContext, ProviderAdapter } from '../src/adapter.js';
 import type { SftpToGoBackendConfig } from '../src/config.js';
-import { GatewayError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import type { AdapterUser, NetworkRuleInput } from '../src/model.js';
 import { parseSshPublicKey } from '../src/ssh-key.js';
@@ -15,6 +14,7 @@ import {
   createSftpToGoEmulator, serveSftpToGoEmulator, type SftpToGoEmulator,
 } from '../adapters/sftptogo/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
+import { failure } from './helpers/errors.js';
 
 /** An adapter user with its lazy `raw` evaluated, for deep comparison. */
 const plain = (u: AdapterUser) => ({ ...u, raw: u.raw() });
@@ -37,12 +37,6 @@ beforeEach(() => {
 
 afterEach(() => emu.reset());
 
-/** The GatewayError a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 /** The log as `METHOD path` lines below the organization, for compact assertions. */
 const calls = () => emu.requests.map((r) => `${r.method} ${r.path.startsWith(org) ? r.path.slice(org.length) : r.path}`);

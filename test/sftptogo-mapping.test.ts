@@ -2,7 +2,6 @@
  * The SFTP To Go mappings, both directions, as tables: pure functions, no emulator.
  */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../src/errors.js';
 import type { AccessLevel, NetworkRuleInput, Permission, UserCreate, UserPatch } from '../src/model.js';
 import { parseSshPublicKey } from '../src/ssh-key.js';
 import {
@@ -15,6 +14,7 @@ import {
   UpstreamCredential, UpstreamCredentialList, UpstreamInboundRule, UpstreamSshKey, parseUpstream,
 } from '../adapters/sftptogo/schema.js';
 import { keyOf } from './fixtures/ssh-keys.js';
+import { errorOf } from './helpers/errors.js';
 
 const ctx: BackendContext = { backend: 'togo' };
 const PASSWORD = '0hzw7ztvcrf245f6718pf0g0uyzi68nktlaco9rc';
@@ -50,16 +50,6 @@ function credential(over: Record<string, unknown> = {}): UpstreamCredential {
   });
 }
 
-/** Runs `fn` and returns the GatewayError it throws. */
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 const create = (over: Partial<UserCreate> = {}): UserCreate => ({ username: 'acme_uploads', accessLevel: 'read-write', ...over });
 

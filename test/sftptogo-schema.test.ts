@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   UpstreamCredential, UpstreamCredentialList, isUpstreamCredential, parseUpstreamCredentialList,
 } from '../adapters/sftptogo/schema.js';
-import { GatewayError } from '../src/errors.js';
+import { errorOf } from './helpers/errors.js';
 import { assertSameVerdict, field, numberLike, someDropped } from './helpers/json-arbitraries.js';
 
 const optionalString = field(fc.oneof(fc.string({ maxLength: 3 }), fc.constant(null)));
@@ -70,15 +70,8 @@ describe('isUpstreamCredential', () => {
     ];
     expect(parseUpstreamCredentialList(list, 200)).toBe(list);
     expect(UpstreamCredentialList.parse(list)).toEqual(list);
-    const caught = (() => {
-      try {
-        parseUpstreamCredentialList([list[0], { ...list[1], UserName: '' }], 200);
-      } catch (err) {
-        return err;
-      }
-    })();
-    expect(caught).toBeInstanceOf(GatewayError);
-    expect((caught as GatewayError).status).toBe(502);
-    expect((caught as GatewayError).message).toMatch(/^SFTP To Go answered 200 with a body that is not a list of credentials \(1\.UserName: /);
+    const caught = errorOf(() => parseUpstreamCredentialList([list[0], { ...list[1], UserName: '' }], 200));
+    expect(caught.status).toBe(502);
+    expect(caught.message).toMatch(/^SFTP To Go answered 200 with a body that is not a list of credentials \(1\.UserName: /);
   });
 });

@@ -10,7 +10,6 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallContext } from '../src/adapter.js';
-import { GatewayError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { createAdapters } from '../src/providers.js';
 import { createNodeTransport } from '../src/transport-node.js';
@@ -19,6 +18,7 @@ import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/em
 import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { parseConfig } from '../src/config.js';
 import { freePort } from './helpers/redis.js';
+import { failure } from './helpers/errors.js';
 
 const ctx: CallContext = { requestId: 'req-node-1', logger: createLogger({ level: 'error', destination: { write: () => undefined } }) };
 const LIST: UpstreamRequest = { method: 'GET', path: '/user', query: { limit: 100 } };
@@ -75,11 +75,6 @@ async function serveRaw(handler: Parameters<typeof createHttpServer>[1]): Promis
 /** A loopback port nothing listens on (a freed one): connections to it are refused. */
 const closedPort = freePort;
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 function nodeTransport(baseUrl: string, connections?: number): UpstreamTransport {
   const transport = createNodeTransport(baseUrl, connections ? { connections } : {});

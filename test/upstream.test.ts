@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { CallContext } from '../src/adapter.js';
 import { CircuitBreaker } from '../src/circuit-breaker.js';
 import { parseConfig } from '../src/config.js';
-import { GatewayError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { UpstreamClient, retryAfterMs, type UpstreamClientOptions, type UpstreamRequest } from '../src/upstream.js';
+import { failure } from './helpers/errors.js';
 
 type Step = Response | Error | 'hang' | (() => Response);
 
@@ -40,11 +40,6 @@ function client(fetch: typeof globalThis.fetch, opts: Partial<UpstreamClientOpti
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(err)}`);
-  return err;
-}
 
 describe('the deadline', () => {
   it('covers the body: headers then a stalled body is a 504 within timeoutMs', async () => {

@@ -105,6 +105,23 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     : undefined;
   const { app } = createApp({ config, adapters: createAdapters(config.backends, opts.fetchFor, undefined, transportFor), cache, logger });
 
+  return {
+    app,
+    cache,
+    config,
+    logs,
+    ...callerFor(async (path, init) => app.request(path, init)),
+    close: async () => {
+      await Promise.all(transports.map((t) => t.close?.()));
+    },
+  };
+}
+
+/**
+ * `call` and `json` over any way of sending a request (the in-process app, or HTTP to a server):
+ * the ops key unless told otherwise, and a JSON body with its content type.
+ */
+export function callerFor(send: (path: string, init: RequestInit) => Promise<Response>): Pick<TestGateway, 'call' | 'json'> {
   async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...o.headers };
     const key = o.key === undefined ? KEYS.ops : o.key;
@@ -114,18 +131,10 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
       headers['content-type'] = 'application/json';
     }
-    return app.request(path, { method, headers, body });
+    return send(path, { method, headers, body });
   }
-
   return {
-    app,
-    cache,
-    config,
-    logs,
     call,
-    close: async () => {
-      await Promise.all(transports.map((t) => t.close?.()));
-    },
     async json(method, path, o) {
       const res = await call(method, path, o);
       const text = await res.text();

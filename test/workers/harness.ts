@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { Miniflare } from 'miniflare';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
 import { buildWorker, type BuiltWorker } from '../../scripts/check-worker-bundle.js';
-import { KEYS, type CallOptions, type TestGateway } from '../helpers/gateway.js';
+import { callerFor, type TestGateway } from '../helpers/gateway.js';
 
 /** wrangler.toml's, so the tests run what `wrangler deploy` ships. */
 export const WRANGLER = readWranglerToml();
@@ -214,17 +214,6 @@ export async function createSwitchboard(): Promise<Switchboard> {
  */
 export function workerGateway(url: URL, configText: string, vars: Record<string, string>, logs: string[]): TestGateway {
   const config: GatewayConfig = parseConfig(configText, vars);
-  async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...o.headers };
-    const key = o.key === undefined ? KEYS.ops : o.key;
-    if (key !== null) headers.authorization = `Bearer ${key}`;
-    let body: string | undefined = o.rawBody;
-    if (o.body !== undefined) body = JSON.stringify(o.body);
-    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-      headers['content-type'] = 'application/json';
-    }
-    return fetch(new URL(path, url), { method, headers, body });
-  }
   return {
     get app(): never {
       throw new Error('the app runs inside workerd: use call() or json()');
@@ -234,13 +223,8 @@ export function workerGateway(url: URL, configText: string, vars: Record<string,
     },
     config,
     logs,
-    call,
+    ...callerFor((path, init) => fetch(new URL(path, url), init)),
     close: async () => {}, // workerd holds the upstream connections; the harness stops it
-    async json(method, path, o) {
-      const res = await call(method, path, o);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-    },
   };
 }
 
