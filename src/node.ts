@@ -17,8 +17,7 @@ import { createNodeMetrics } from './metrics-node.js';
 import { createNodeLoggers } from './logger-node.js';
 import { createAdapters } from './providers.js';
 import { trackConnections } from './shutdown-node.js';
-import { createNodeTransport } from './transport-node.js';
-import type { UpstreamTransport } from './upstream.js';
+import { createNodeTransports } from './transport-node.js';
 
 /** `SHUTDOWN_GRACE_MS` overrides `server.shutdownGraceMs`, in demo mode too. */
 function shutdownGraceMs(config: GatewayConfig): number {
@@ -43,41 +42,37 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** A start-up step; a ConfigError (a bad config file or environment) stops the start with its message. */
+async function orFail<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const path = process.env.GATEWAY_CONFIG;
-  let config: GatewayConfig;
   let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
-  try {
-    if (path) {
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new ConfigError('GATEWAY_CONFIG', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-      }
-      config = parseConfig(text, process.env);
-    } else {
+  const config = await orFail(async () => {
+    if (!path) {
       const port = process.env.PORT ? Number(process.env.PORT) : 8080;
       demo = await startDemo({ host: '127.0.0.1', port });
-      config = demo.config;
+      return demo.config;
     }
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-  let graceMs: number;
-  try {
-    graceMs = shutdownGraceMs(config);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError('GATEWAY_CONFIG', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    return parseConfig(text, process.env);
+  });
+  const graceMs = await orFail(() => shutdownGraceMs(config));
 
   const { logger, requestLogger } = createNodeLoggers({ level: process.env.LOG_LEVEL ?? config.logLevel });
-  const store = await createNodeStore(config.cache, logger).catch((err: unknown) => {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  });
+  const store = await orFail(() => createNodeStore(config.cache, logger));
   const metrics = createNodeMetrics({ processMetrics: true });
   const cache = new ListCache(store, {
     ttlSeconds: config.cache.ttlSeconds,
@@ -86,14 +81,9 @@ async function main(): Promise<void> {
     onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
   });
   // One undici pool per backend (demo mode's emulators listen on real sockets too), closed at shutdown.
-  const transports: UpstreamTransport[] = [];
-  const transportFor = (_backend: string, baseUrl: string) => {
-    const transport = createNodeTransport(baseUrl);
-    transports.push(transport);
-    return transport;
-  };
+  const transports = createNodeTransports();
   const { app } = createApp({
-    config, adapters: createAdapters(config.backends, undefined, metrics, transportFor), cache, logger, requestLogger, metrics,
+    config, adapters: createAdapters(config.backends, undefined, metrics, transports.transportFor), cache, logger, requestLogger, metrics,
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
   });
 
@@ -132,23 +122,18 @@ async function main(): Promise<void> {
     }
     // Closed side by side, each bounded: shutdown must not hang on a stuck close. After the drain
     // nothing new goes upstream; the upstream calls of cut requests are aborted.
+    const closedWithin5s = (what: string, work: Promise<unknown>) =>
+      within(
+        work.then(() => true, (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, `closing ${what} failed`);
+          return false;
+        }),
+        5000,
+        false,
+      );
     const [closed, upstreamClosed] = await Promise.all([
-      within(
-        Promise.all([cache.close(), demo?.close()]).then(() => true, (err: unknown) => {
-          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the cache failed');
-          return false;
-        }),
-        5000,
-        false,
-      ),
-      within(
-        Promise.all(transports.map((t) => t.close?.())).then(() => true, (err: unknown) => {
-          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the upstream connections failed');
-          return false;
-        }),
-        5000,
-        false,
-      ),
+      closedWithin5s('the cache', Promise.all([cache.close(), demo?.close()])),
+      closedWithin5s('the upstream connections', transports.closeAll()),
     ]);
     logger.info({ clean: drained.clean, elapsedMs: drained.elapsedMs, cacheClosed: closed, upstreamClosed }, 'stopped');
     process.exit(drained.clean ? 0 : 1);

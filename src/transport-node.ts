@@ -106,3 +106,25 @@ function toHeaders(raw: IncomingHttpHeaders): Headers {
   }
   return headers;
 }
+
+/** The Node transports of one gateway: one per backend, made as `createAdapters` asks, closed together. */
+export interface NodeTransports {
+  /** For `createAdapters`: a new transport for the backend's base URL, remembered for `closeAll`. */
+  transportFor(backend: string, baseUrl: string): UpstreamTransport;
+  /** Closes every transport made (the entry's shutdown, a test's teardown). */
+  closeAll(): Promise<void>;
+}
+
+export function createNodeTransports(opts: NodeTransportOptions = {}): NodeTransports {
+  const made: UpstreamTransport[] = [];
+  return {
+    transportFor(_backend, baseUrl) {
+      const transport = createNodeTransport(baseUrl, opts);
+      made.push(transport);
+      return transport;
+    },
+    closeAll: async () => {
+      await Promise.all(made.map((t) => t.close?.()));
+    },
+  };
+}

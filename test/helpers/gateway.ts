@@ -10,8 +10,7 @@ import { ListCache } from '../../src/list-cache.js';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
 import { createNodeLogger } from '../../src/logger-node.js';
 import { createAdapters } from '../../src/providers.js';
-import { createNodeTransport } from '../../src/transport-node.js';
-import type { UpstreamTransport } from '../../src/upstream.js';
+import { createNodeTransports } from '../../src/transport-node.js';
 
 export const KEYS = {
   ops: 'ops-key-0123456789abcdef',
@@ -95,15 +94,9 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     logger,
     ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
   });
-  const transports: UpstreamTransport[] = [];
-  const transportFor = opts.nodeTransport
-    ? (_backend: string, baseUrl: string) => {
-        const transport = createNodeTransport(baseUrl);
-        transports.push(transport);
-        return transport;
-      }
-    : undefined;
-  const { app } = createApp({ config, adapters: createAdapters(config.backends, opts.fetchFor, undefined, transportFor), cache, logger });
+  const transports = opts.nodeTransport ? createNodeTransports() : undefined;
+  const adapters = createAdapters(config.backends, opts.fetchFor, undefined, transports?.transportFor);
+  const { app } = createApp({ config, adapters, cache, logger });
 
   return {
     app,
@@ -111,9 +104,7 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     config,
     logs,
     ...callerFor(async (path, init) => app.request(path, init)),
-    close: async () => {
-      await Promise.all(transports.map((t) => t.close?.()));
-    },
+    close: async () => transports?.closeAll(),
   };
 }
 
