@@ -76,21 +76,6 @@ export interface ProviderAdapter {
   startQuotaScan?(id: string, ctx: CallContext): Promise<void>;
 }
 
-/** The optional methods and the capability that gates each. */
-export const CAPABILITY_OF_METHOD = {
-  rotatePassword: 'passwordRotation',
-  setPassword: 'passwordSet',
-  listSshKeys: 'sshKeys',
-  addSshKey: 'sshKeys',
-  deleteSshKey: 'sshKeys',
-  listNetworkRules: 'networkRules',
-  replaceNetworkRules: 'networkRules',
-  listConnections: 'connections',
-  closeConnection: 'connections',
-  listQuotaScans: 'quotaScans',
-  startQuotaScan: 'quotaScans',
-} as const satisfies Partial<Record<keyof ProviderAdapter, keyof Capabilities>>;
-
 /** Everything an adapter factory gets besides its own backend config. */
 export interface AdapterDeps {
   backend: string;

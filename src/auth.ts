@@ -2,9 +2,8 @@
  * API key authentication (CONTRACT §6). Keys are compared as SHA-256 digests in constant time,
  * against every configured key, so neither the match nor its position leaks through timing.
  */
-import type { MiddlewareHandler } from 'hono';
 import type { ApiKeyConfig, Scope } from './config.js';
-import type { GatewayEnv, Principal } from './env.js';
+import type { Principal } from './env.js';
 import { GatewayError } from './errors.js';
 
 interface PreparedKey {
@@ -57,14 +56,6 @@ export function createAuthenticator(apiKeys: ApiKeyConfig[] | null, sha256: Sha2
     }
     if (!found) throw new GatewayError(401, 'unauthorized', 'The API key is not valid');
     return found;
-  };
-}
-
-/** Authenticates every request it guards and puts the principal on `c.var`. */
-export function requireApiKey(authenticate: Authenticator): MiddlewareHandler<GatewayEnv> {
-  return async function apiKeyAuth(c, next) {
-    c.set('principal', await authenticate(c.req.header('authorization')));
-    await next();
   };
 }
 
