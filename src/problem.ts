@@ -43,5 +43,6 @@ export function problemResponse(c: Context<GatewayEnv>, err: GatewayError): Resp
     ...err.extra.headers,
   };
   if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="sftp-gateway"';
-  return new Response(JSON.stringify(body), { status: err.status, headers });
+  // Through the context, so the headers set before the handler (X-Request-Id) come along.
+  return c.body(JSON.stringify(body), err.status as 400, headers);
 }
