@@ -2,7 +2,7 @@
  * What every adapter does with an upstream failure, in one place (STYLE habit 4): the adapter
  * names its provider and what its own credentials are; the statuses mean the same everywhere.
  */
-import type { ZodType } from 'zod';
+import type { output, ZodType } from 'zod';
 import { ConfigError } from './config.js';
 import {
   GatewayError, conflict, invalidRequest, notFound, rateLimited, unsupportedField, upstreamError, type FieldError,
@@ -105,4 +105,30 @@ export function checkBackendConfig<T>(schema: ZodType<T>, config: unknown, backe
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   throw new ConfigError(['backends', backend, ...issue.path.map(String)].join('.'), issue.message);
+}
+
+/**
+ * Parses a 2xx body, or throws 502 `upstream_error` naming what was expected and the first
+ * problem (its path and zod's message: never the offending value, which could be a secret).
+ *
+ * @example parseAnswer('SFTPGo', UpstreamUser, res.body, 'a user', 200) // "SFTPGo answered 200 with a body that is not a user (home_dir: …)"
+ */
+export function parseAnswer<T extends ZodType>(provider: string, schema: T, body: unknown, what: string, status: number): output<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue ? ` (${issue.path.map(String).join('.') || 'body'}: ${issue.message})` : '';
+  throw upstreamError(`${provider} answered ${status} with a body that is not ${what}${where}`);
+}
+
+/**
+ * A list answer checked item by item with `isItem`, which accepts exactly what `schema`'s items
+ * accept: the parsed objects themselves, without the copy zod makes of each (a page of users
+ * cost as much as its JSON.parse). `schema` runs only to word the 502 of a list that fails.
+ */
+export function parseAnswerList<T>(
+  provider: string, isItem: (v: unknown) => v is T, schema: ZodType<T[]>, body: unknown, what: string, status: number,
+): T[] {
+  if (Array.isArray(body) && body.every(isItem)) return body;
+  return parseAnswer(provider, schema, body, what, status);
 }

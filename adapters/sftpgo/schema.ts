@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { PERMISSIONS } from '../../src/model.js';
-import { upstreamError } from '../../src/errors.js';
+import { parseAnswer, parseAnswerList } from '../../src/upstream-failure.js';
 import { isJsonObject } from '../../src/json.js';
 
 /** SFTPGo ids are positive int32 (the seed's `format: int32, minimum: 1`). */
@@ -96,6 +96,9 @@ export const UpstreamUserList = z.array(UpstreamUser);
 export const UpstreamConnectionList = z.array(UpstreamConnection);
 export const UpstreamQuotaScanList = z.array(UpstreamQuotaScan);
 
+/** How this provider is named in its errors. */
+const PROVIDER = 'SFTPGo';
+
 /**
  * Parses a 2xx body, or throws 502 `upstream_error` naming what was expected and the first
  * problem (its path and zod's message: never the offending value, which could be a secret).
@@ -103,19 +106,12 @@ export const UpstreamQuotaScanList = z.array(UpstreamQuotaScan);
  * @example parseUpstream(UpstreamUser, res.body, 'a user') // "SFTPGo answered 200 with a body that is not a user (home_dir: …)"
  */
 export function parseUpstream<T extends z.ZodType>(schema: T, body: unknown, what: string, status = 200): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue ? ` (${issue.path.map(String).join('.') || 'body'}: ${issue.message})` : '';
-  throw upstreamError(`SFTPGo answered ${status} with a body that is not ${what}${where}`);
+  return parseAnswer(PROVIDER, schema, body, what, status);
 }
 
 // ---------------------------------------------------------------------------------------------
-// The list's fast path. Checking a page of users with zod builds a copy of every user (a loose
-// object keeps all its fields) and was as costly as JSON.parse of the page. The check below
-// accepts exactly what `UpstreamUser` accepts on any JSON value (test/sftpgo-schema.test.ts holds
-// the two together with generated inputs) and returns the parsed objects themselves; zod runs
-// only to word the 502 of a list that fails it.
+// The list's fast path (see parseAnswerList). The check below accepts exactly what `UpstreamUser`
+// accepts on any JSON value: test/sftpgo-schema.test.ts holds the two together with generated inputs.
 
 const OPTIONAL_INT_FIELDS = [
   'expiration_date', 'uid', 'gid', 'max_sessions', 'quota_size', 'quota_files', 'used_quota_size', 'used_quota_files',
@@ -143,6 +139,5 @@ export function isUpstreamUser(v: unknown): v is UpstreamUser {
 
 /** A parsed `GET /api/v1/user` answer → its users, or 502 as `parseUpstream` words it. */
 export function parseUpstreamUserList(body: unknown, status: number): UpstreamUser[] {
-  if (Array.isArray(body) && body.every(isUpstreamUser)) return body;
-  return parseUpstream(UpstreamUserList, body, 'a list of users', status);
+  return parseAnswerList(PROVIDER, isUpstreamUser, UpstreamUserList, body, 'a list of users', status);
 }

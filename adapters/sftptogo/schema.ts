@@ -5,7 +5,7 @@
  * mapping, not refused here: one odd credential must not make the whole list unreadable.
  */
 import { z } from 'zod';
-import { upstreamError } from '../../src/errors.js';
+import { parseAnswer, parseAnswerList } from '../../src/upstream-failure.js';
 import { isJsonObject } from '../../src/json.js';
 
 /** Epoch milliseconds; a missing one reads as unknown (null). */
@@ -94,6 +94,9 @@ export interface UpstreamInboundRuleBody {
   Description: string;
 }
 
+/** How this provider is named in its errors. */
+const PROVIDER = 'SFTP To Go';
+
 /**
  * Parses a 2xx body, or throws 502 `upstream_error` naming what was expected and the first
  * problem (its path and zod's message: never the offending value, which could be a password).
@@ -102,19 +105,13 @@ export interface UpstreamInboundRuleBody {
  *   // throws "SFTP To Go answered 201 with a body that is not a credential (Id: …)"
  */
 export function parseUpstream<T extends z.ZodType>(schema: T, body: unknown, what: string, status = 200): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue ? ` (${issue.path.map(String).join('.') || 'body'}: ${issue.message})` : '';
-  throw upstreamError(`SFTP To Go answered ${status} with a body that is not ${what}${where}`);
+  return parseAnswer(PROVIDER, schema, body, what, status);
 }
 
 // ---------------------------------------------------------------------------------------------
-// The list's fast path. All credentials of the organization come in one answer (10,000 users:
-// ~5 MB); checking it with zod built a copy of every credential and of its settings. The check
-// below accepts exactly what `UpstreamCredential` accepts on any JSON value
-// (test/sftptogo-schema.test.ts holds the two together with generated inputs) and returns the
-// parsed objects themselves; zod runs only to word the 502 of a list that fails it.
+// The list's fast path (see parseAnswerList): all credentials of the organization come in one
+// answer (10,000 users: ~7.5 MB). The check below accepts exactly what `UpstreamCredential`
+// accepts on any JSON value: test/sftptogo-schema.test.ts holds the two together with generated inputs.
 
 const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.length >= 1;
 const isOptional = (v: unknown, test: (v: unknown) => boolean) => v === undefined || v === null || test(v);
@@ -150,6 +147,5 @@ export function isUpstreamCredential(v: unknown): v is UpstreamCredential {
 
 /** A parsed `GET /organizations/{org}/users` answer → its credentials, or 502 as `parseUpstream` words it. */
 export function parseUpstreamCredentialList(body: unknown, status: number): UpstreamCredential[] {
-  if (Array.isArray(body) && body.every(isUpstreamCredential)) return body;
-  return parseUpstream(UpstreamCredentialList, body, 'a list of credentials', status);
+  return parseAnswerList(PROVIDER, isUpstreamCredential, UpstreamCredentialList, body, 'a list of credentials', status);
 }
