@@ -22,6 +22,8 @@ export interface Logger {
   debug: LogFn;
   /** A logger whose every line also carries `bindings` (e.g. the request id). */
   child(bindings: Record<string, unknown>): Logger;
+  /** Whether a line at `level` would be written (pino's method of the same name). */
+  isLevelEnabled(level: string): boolean;
 }
 
 export const REDACT_PATHS = [
@@ -128,6 +130,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       info: method('info'),
       debug: method('debug'),
       child: (more) => make({ ...bindings, ...more }),
+      isLevelEnabled: (level) => isLevelName(level) && LEVELS[level] >= threshold,
     };
   }
   return make({});
@@ -161,9 +164,14 @@ export function lazyChild(logger: Logger, bindings: Record<string, unknown>): Lo
   const child = () => (made ??= logger.child(bindings));
   const method = (level: 'error' | 'warn' | 'info' | 'debug'): LogFn =>
     ((objOrMsg: object | string, msg?: string) => {
+      if (!logger.isLevelEnabled(level)) return; // a dropped line (an upstream call's debug) makes no child
       const target = child();
       if (typeof objOrMsg === 'string') target[level](objOrMsg);
       else target[level](objOrMsg, msg);
     }) as LogFn;
-  return { error: method('error'), warn: method('warn'), info: method('info'), debug: method('debug'), child: (more) => child().child(more) };
+  return {
+    error: method('error'), warn: method('warn'), info: method('info'), debug: method('debug'),
+    child: (more) => child().child(more),
+    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+  };
 }
