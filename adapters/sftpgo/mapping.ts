@@ -11,6 +11,7 @@ import { PERMISSIONS } from '../../src/model.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyIdOf } from '../../src/ssh-key.js';
 import { accessLevelOf, canonicalPermissions, nearestLevels, requestedPermissions } from '../../src/permissions.js';
+import { isoFromMs } from '../../src/iso-time.js';
 import { wellFormed } from '../../src/unicode.js';
 import { invalidRequest } from '../../src/errors.js';
 import { UnsupportedFields } from '../../src/upstream-failure.js';
@@ -29,21 +30,13 @@ export interface BackendContext {
 // ---------------------------------------------------------------------------------------------
 // Scalars
 
+/** Upstream epoch ms → ISO text; 0 ("never") and anything unrepresentable → null. */
+export { isoFromMs };
+
 /** SFTPGo `status` 1/0 → `active`/`disabled`. */
 export const statusFromUpstream = (status: 0 | 1): UserStatus => (status === 1 ? 'active' : 'disabled');
 /** `active`/`disabled` → SFTPGo `status` 1/0. */
 export const statusToUpstream = (status: UserStatus): 0 | 1 => (status === 'active' ? 1 : 0);
-
-const MAX_DATE_MS = 8.64e15; // the largest time a JS Date holds
-
-/**
- * Epoch ms → ISO string; SFTPGo's 0 (and anything not a representable positive time) → null.
- * @example isoFromMs(1616615059930) // '2021-03-24T19:44:19.930Z'
- */
-export function isoFromMs(ms: number | null | undefined): string | null {
-  if (ms === null || ms === undefined || !(ms > 0) || ms > MAX_DATE_MS) return null;
-  return new Date(ms).toISOString();
-}
 
 /**
  * ISO string → epoch ms; null → 0 (SFTPGo: "never"). A time at or before 1970 becomes 1 ms:

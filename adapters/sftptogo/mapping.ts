@@ -12,6 +12,7 @@ import { accessLevelOf, nearestLevels, permissionsOf, requestedPermissions } fro
 import { normalizeCidr } from '../../src/cidr.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyTypeOf } from '../../src/ssh-key.js';
+import { isoFromMs } from '../../src/iso-time.js';
 import { wellFormed } from '../../src/unicode.js';
 import { invalidRequest, upstreamError } from '../../src/errors.js';
 import { UnsupportedFields, withoutUriPassword } from '../../src/upstream-failure.js';
@@ -53,20 +54,12 @@ export function permissionToUpstream(perms: readonly Permission[]): UpstreamPerm
 // ---------------------------------------------------------------------------------------------
 // Status and times
 
+/** Upstream epoch ms → ISO text; 0 ("never") and anything unrepresentable → null. */
+export { isoFromMs };
+
 /** `active` → active; `inactive`, and anything the gateway does not know, → disabled. */
 export const statusFromUpstream = (state: string): UserStatus => (state === 'active' ? 'active' : 'disabled');
 export const statusToUpstream = (status: UserStatus): 'active' | 'inactive' => (status === 'active' ? 'active' : 'inactive');
-
-const MAX_DATE_MS = 8.64e15; // the largest time a JS Date holds
-
-/**
- * Epoch ms → ISO string with ms; a missing, zero or unrepresentable time → null.
- * @example isoFromMs(1616615059930) // '2021-03-24T19:44:19.930Z'
- */
-export function isoFromMs(ms: number | null | undefined): string | null {
-  if (ms === null || ms === undefined || !(ms > 0) || ms > MAX_DATE_MS) return null;
-  return new Date(ms).toISOString();
-}
 
 /**
  * An upstream time, ISO text (`PasswordCreatedAt`) or epoch ms → ISO with ms, UTC; unparseable → null.
