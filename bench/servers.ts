@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     setInterval(() => emu.clearRequests(), 1000).unref();
     url = (await serveSftpToGoEmulator(emu, 0)).url;
   } else if (role === 'ceiling') {
-    const body = readFileSync(usersText!, 'utf8');
+    const body = new Uint8Array(readFileSync(usersText!)); // as the gateway's cache holds it: UTF-8 bytes
     const app = new Hono().get('*', (c) => c.body(body, 200, { 'content-type': 'application/json', 'x-cache': 'HIT' }));
     url = await new Promise<string>((resolve) => {
       serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));

@@ -21,7 +21,8 @@ import type { CacheStore } from './cache.js';
 /** The part of a Workers KV namespace binding (`KVNamespace`) this store uses. */
 export interface KvNamespaceLike {
   get(key: string): Promise<string | null>;
-  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  get(key: string, type: 'arrayBuffer'): Promise<ArrayBuffer | null>;
+  put(key: string, value: string | ArrayBufferView, options?: { expirationTtl?: number }): Promise<void>;
   delete(key: string): Promise<void>;
 }
 
@@ -73,6 +74,13 @@ export function createKvStore(kv: KvNamespaceLike): CacheStore {
       return localLock(key) ?? (await kv.get(await kvKey(key))) ?? undefined;
     },
     async set(key, value, ttlSeconds) {
+      await kv.put(await kvKey(key), value, { expirationTtl: ttl(ttlSeconds) });
+    },
+    async getBytes(key) {
+      const value = await kv.get(await kvKey(key), 'arrayBuffer');
+      return value === null ? undefined : new Uint8Array(value);
+    },
+    async setBytes(key, value, ttlSeconds) {
       await kv.put(await kvKey(key), value, { expirationTtl: ttl(ttlSeconds) });
     },
     async setIfAbsent(key, value, ttlMs) {

@@ -80,6 +80,16 @@ export function createRedisStore(opts: RedisStoreOptions, onError: (err: Error) 
       await connected();
       await client.set(key, value, 'EX', ttlSeconds);
     },
+    async getBytes(key) {
+      await connected();
+      // Node's Buffers are never over a SharedArrayBuffer.
+      return ((await client.getBuffer(key)) ?? undefined) as Uint8Array<ArrayBuffer> | undefined;
+    },
+    async setBytes(key, value, ttlSeconds) {
+      await connected();
+      // A Buffer over the same memory: ioredis writes Buffers as they are, other views as text.
+      await client.set(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), 'EX', ttlSeconds);
+    },
     async setIfAbsent(key, value, ttlMs) {
       await connected();
       return (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';

@@ -1,13 +1,21 @@
 /**
- * The cache behind one small interface (CONTRACT §5). A store holds strings only: serialized,
- * secret-free list answers. The logic on top (generations, single-flight, locks, bypass on
- * failure) is in src/list-cache.ts and is the same for every store.
+ * The cache behind one small interface (CONTRACT §5). A store holds serialized, secret-free list
+ * answers as UTF-8 bytes, and short text (generations, locks, idempotency records). The logic on
+ * top (generations, single-flight, locks, bypass on failure) is in src/list-cache.ts and is the
+ * same for every store.
  */
 export interface CacheStore {
   readonly driver: 'memory' | 'redis' | 'kv' | 'none';
   /** Each call may throw (Redis down or slow): the list cache then bypasses the store for a while. */
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /**
+   * List answers are kept as the bytes that go on the wire: a hit then neither decodes them from
+   * the store nor encodes and measures them again for the socket (~35 µs of a 68 KB answer).
+   */
+  getBytes(key: string): Promise<Uint8Array<ArrayBuffer> | undefined>;
+  /** The store may keep `value` itself (memory does): neither side changes it afterwards. */
+  setBytes(key: string, value: Uint8Array<ArrayBuffer>, ttlSeconds: number): Promise<void>;
   /** Sets only when absent (a lock); true when this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Atomically adds one and returns the new value (a backend's generation). */
@@ -21,6 +29,8 @@ export const noStore: CacheStore = {
   driver: 'none',
   get: async () => undefined,
   set: async () => {},
+  getBytes: async () => undefined,
+  setBytes: async () => {},
   setIfAbsent: async () => true,
   incr: async () => 0,
   del: async () => {},
@@ -32,7 +42,7 @@ export const noStore: CacheStore = {
  * order, so the first key is the least recently used.
  */
 export function createMemoryStore(maxEntries = 1000): CacheStore {
-  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const entries = new Map<string, { value: string | Uint8Array<ArrayBuffer>; expiresAt: number }>();
   const counters = new Map<string, number>();
 
   function live(key: string) {
@@ -43,7 +53,15 @@ export function createMemoryStore(maxEntries = 1000): CacheStore {
     }
     return hit;
   }
-  function put(key: string, value: string, ttlMs: number) {
+  /** The live entry, now the most recently used. */
+  function touch(key: string) {
+    const hit = live(key);
+    if (!hit) return undefined;
+    entries.delete(key); // most recently used goes last
+    entries.set(key, hit);
+    return hit;
+  }
+  function put(key: string, value: string | Uint8Array<ArrayBuffer>, ttlMs: number) {
     entries.delete(key);
     entries.set(key, { value, expiresAt: Date.now() + ttlMs });
     while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
@@ -54,13 +72,17 @@ export function createMemoryStore(maxEntries = 1000): CacheStore {
     async get(key) {
       const counter = counters.get(key);
       if (counter !== undefined) return String(counter);
-      const hit = live(key);
-      if (!hit) return undefined;
-      entries.delete(key); // most recently used goes last
-      entries.set(key, hit);
-      return hit.value;
+      const value = touch(key)?.value;
+      return typeof value === 'string' ? value : undefined;
     },
     async set(key, value, ttlSeconds) {
+      put(key, value, ttlSeconds * 1000);
+    },
+    async getBytes(key) {
+      const value = touch(key)?.value;
+      return value instanceof Uint8Array ? value : undefined;
+    },
+    async setBytes(key, value, ttlSeconds) {
       put(key, value, ttlSeconds * 1000);
     },
     async setIfAbsent(key, value, ttlMs) {

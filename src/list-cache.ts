@@ -16,7 +16,11 @@ import type { Logger } from './logger.js';
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
 export interface CachedRead {
-  body: string;
+  /**
+   * The answer: UTF-8 bytes as stored, on a HIT; on a MISS or BYPASS, the very text `load`
+   * returned (a caller may recognize its own load's text by identity).
+   */
+  body: string | Uint8Array<ArrayBuffer>;
   cache: CacheOutcome;
   /** Seconds since the entry was stored, on a HIT. */
   ageSeconds?: number;
@@ -38,6 +42,10 @@ export interface ListCacheOptions {
    */
   onOutcome?: (backend: string, outcome: CacheOutcome) => void;
 }
+
+const encoder = new TextEncoder();
+const NEWLINE = 0x0a;
+const ZERO = 0x30;
 
 /** A store command failed: the read goes on without the store. */
 class StoreUnavailable extends Error {}
@@ -182,7 +190,7 @@ export class ListCache {
     }
     try {
       await this.guard(async () => {
-        await this.store.set(fullKey, `${Date.now()}\n${body}`, this.opts.ttlSeconds);
+        await this.store.setBytes(fullKey, encoder.encode(`${Date.now()}\n${body}`), this.opts.ttlSeconds);
         if (locked) await this.store.del(lockKey);
       });
       return { body, cache: 'MISS' };
@@ -204,12 +212,14 @@ export class ListCache {
   }
 
   private async storeGet(fullKey: string): Promise<CachedRead | undefined> {
-    const raw = await this.guard(() => this.store.get(fullKey));
-    if (raw === undefined) return undefined;
-    const newline = raw.indexOf('\n');
-    const storedAt = Number(raw.slice(0, newline));
+    const entry = await this.guard(() => this.store.getBytes(fullKey));
+    if (entry === undefined) return undefined;
+    // `storedAtMs\n` then the answer: read the digits, serve the rest without a copy.
+    let storedAt = 0;
+    let i = 0;
+    for (; i < entry.length && entry[i] !== NEWLINE; i++) storedAt = storedAt * 10 + (entry[i]! - ZERO);
     return {
-      body: raw.slice(newline + 1),
+      body: entry.subarray(i + 1),
       cache: 'HIT',
       ageSeconds: Math.max(0, Math.floor((Date.now() - storedAt) / 1000)),
     };

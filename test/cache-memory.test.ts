@@ -36,6 +36,18 @@ describe('memory store', () => {
     expect(await store.incr('gen')).toBe(2);
     expect(await store.get('gen')).toBe('2');
   });
+
+  it('keeps bytes as given, apart from text, in the same LRU', async () => {
+    const store = createMemoryStore(2);
+    const bytes = new TextEncoder().encode('[{"n":"Zoë"}]');
+    await store.setBytes('list', bytes, 60);
+    expect(await store.getBytes('list')).toEqual(bytes);
+    expect(await store.get('list')).toBeUndefined(); // bytes are not read as text, nor text as bytes
+    await store.set('text', 't', 60);
+    expect(await store.getBytes('text')).toBeUndefined();
+    await store.set('other', 'o', 60); // evicts the least recently used: the bytes
+    expect(await store.getBytes('list')).toBeUndefined();
+  });
 });
 
 describe('cache drivers through the API', () => {

@@ -129,6 +129,32 @@ describe('redis list cache on the shared server', () => {
     expect(togo.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/users'))).toHaveLength(1);
   });
 
+  it.each(['redis', 'memory'] as const)(
+    '%s: a hit answers the very bytes of the miss, with an Age, non-ASCII text included',
+    async (driver) => {
+      const togo = createSftpToGoEmulator();
+      const gw = createTestGateway({
+        backends: { togo: { provider: 'sftptogo', baseUrl: 'http://togo.test', organizationId: togo.organizationId, apiKey: togo.apiKey } },
+        cache: driver === 'redis' ? newStore() : 'memory', keyPrefix: prefix, fetchFor: () => togo.fetch as typeof fetch,
+      });
+      const displayName = 'Zoë Ünïcødé 🚀 日本語';
+      expect((await gw.json('POST', '/v1/users', { body: { username: 'unicode_cached', displayName, accessLevel: 'full' } })).status).toBe(201);
+      const answers = [];
+      for (const expected of ['MISS', 'HIT', 'HIT']) {
+        const res = await gw.call('GET', '/v1/users');
+        expect(res.headers.get('x-cache')).toBe(expected);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        answers.push({ bytes, age: res.headers.get('age') });
+      }
+      expect(answers[1]!.bytes).toEqual(answers[0]!.bytes);
+      expect(answers[2]!.bytes).toEqual(answers[0]!.bytes);
+      expect(answers[0]!.age).toBeNull();
+      expect(answers[1]!.age).toMatch(/^(0|1)$/);
+      const page = JSON.parse(new TextDecoder().decode(answers[1]!.bytes)) as { data: Array<{ displayName: string | null }> };
+      expect(page.data.map((u) => u.displayName)).toContain(displayName);
+    },
+  );
+
   it('makes one upstream call for 20 concurrent misses in one gateway (single-flight)', async () => {
     emu.seedUsers(30, 'flight_');
     const gw = gatewayOn(emu, newStore(), prefix);

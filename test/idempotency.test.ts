@@ -24,6 +24,10 @@ function spyingStore(inner: CacheStore = createMemoryStore(1000)) {
       written.set(k, v);
       return inner.set(k, v, ttl);
     },
+    async setBytes(k, v, ttl) {
+      written.set(k, new TextDecoder().decode(v));
+      return inner.setBytes(k, v, ttl);
+    },
     async setIfAbsent(k, v, ttl) {
       const ok = await inner.setIfAbsent(k, v, ttl);
       if (ok) written.set(k, v);
@@ -38,6 +42,8 @@ const deadStore: CacheStore = {
   driver: 'redis',
   get: async () => Promise.reject(new Error('redis down')),
   set: async () => Promise.reject(new Error('redis down')),
+  getBytes: async () => Promise.reject(new Error('redis down')),
+  setBytes: async () => Promise.reject(new Error('redis down')),
   setIfAbsent: async () => Promise.reject(new Error('redis down')),
   incr: async () => Promise.reject(new Error('redis down')),
   del: async () => Promise.reject(new Error('redis down')),

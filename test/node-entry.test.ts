@@ -47,10 +47,21 @@ describe('npm start', () => {
     const togo = await fetch(`${first.url}/v1/backends/demo-sftptogo/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'demo_togo_user', accessLevel: 'read-only', sshKeys: [] }),
+      body: JSON.stringify({ username: 'demo_togo_user', displayName: 'Zoë 🚀 日本語', accessLevel: 'read-only', sshKeys: [] }),
     });
     expect(togo.status).toBe(201);
     expect((await togo.json()).password).toEqual(expect.any(String));
+    // The cached list goes out as stored bytes: the same bytes as the miss, and their length.
+    const lists = [];
+    for (const cache of ['MISS', 'HIT']) {
+      const res = await fetch(`${first.url}/v1/backends/demo-sftptogo/users`);
+      expect(res.headers.get('x-cache')).toBe(cache);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      expect(Number(res.headers.get('content-length'))).toBe(bytes.byteLength);
+      lists.push(bytes);
+    }
+    expect(lists[1]).toEqual(lists[0]);
+    expect(new TextDecoder().decode(lists[1])).toContain('Zoë 🚀 日本語');
     const health = await (await fetch(`${first.url}/v1/backends/demo-sftptogo`)).json();
     expect(health.health.ok).toBe(true);
     gw.child.kill('SIGTERM');

@@ -82,6 +82,11 @@ function recordingStore(inner: CacheStore): CacheStore {
       stored.push(`${key} = ${value}`);
       await inner.set(key, value, ttl);
     },
+    getBytes: (key) => inner.getBytes(key),
+    setBytes: async (key, value, ttl) => {
+      stored.push(`${key} = ${new TextDecoder().decode(value)}`);
+      await inner.setBytes(key, value, ttl);
+    },
     setIfAbsent: async (key, value, ttl) => {
       stored.push(`${key} = ${value}`);
       return inner.setIfAbsent(key, value, ttl);

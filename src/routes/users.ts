@@ -24,6 +24,7 @@ const ListQuery = IncludeQuery.extend({
 }).strict();
 
 const UserPage = pageOf(User, 'UserPage');
+const utf8 = new TextDecoder();
 
 /** A user as answered: the model's fields, and `raw` when asked. */
 type Presented = Omit<z.infer<typeof User>, 'raw'> & { raw?: unknown };
@@ -62,10 +63,11 @@ class JustLoaded {
     return entry.body;
   }
 
-  /** The users of `body`: those just loaded when it is their text, else parsed. */
-  parse(backend: string, body: string): Presented[] {
+  /** The users of `body` (text, or a hit's UTF-8 bytes): those just loaded when it is their text, else parsed. */
+  parse(backend: string, body: string | Uint8Array): Presented[] {
+    const text = typeof body === 'string' ? body : utf8.decode(body);
     const loaded = this.lists.get(backend);
-    return loaded && loaded.body === body ? loaded.users : (JSON.parse(body) as Presented[]);
+    return loaded && loaded.body === text ? loaded.users : (JSON.parse(text) as Presented[]);
   }
 }
 

@@ -9,7 +9,7 @@ import { createNodeStore } from '../../src/cache-factory.js';
 import { createKvStore, KV_MIN_TTL_SECONDS, type KvNamespaceLike } from '../../src/cache-kv.js';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { ListCache } from '../../src/list-cache.js';
+import { ListCache, type CachedRead } from '../../src/list-cache.js';
 
 // A real binding fits the store's view of it (a compile-time check).
 const realBindingFits: (kv: KVNamespace) => KvNamespaceLike = (kv) => kv;
@@ -17,26 +17,28 @@ void realBindingFits;
 
 /** An in-memory KV namespace with KV's limits, counting writes. */
 function fakeKv() {
-  const data = new Map<string, { value: string; expiresAt: number }>();
+  const data = new Map<string, { value: string | Uint8Array; expiresAt: number }>();
   const writes: string[] = [];
-  const kv: KvNamespaceLike = {
-    async get(key) {
+  const kv = {
+    async get(key: string, type?: 'arrayBuffer') {
       const hit = data.get(key);
       if (!hit || hit.expiresAt <= Date.now()) return null;
-      return hit.value;
+      const bytes = typeof hit.value === 'string' ? new TextEncoder().encode(hit.value) : hit.value;
+      return type === 'arrayBuffer' ? bytes.slice().buffer : new TextDecoder().decode(bytes);
     },
-    async put(key, value, options) {
+    async put(key: string, value: string | ArrayBufferView, options?: { expirationTtl?: number }) {
       if (new TextEncoder().encode(key).byteLength > 512) throw new Error('KV PUT failed: 414 UTF-8 encoded length exceeds 512');
       const ttl = options?.expirationTtl;
       if (ttl !== undefined && ttl < 60) throw new Error(`KV PUT failed: 400 Invalid expiration_ttl of ${ttl}. Expiration TTL must be at least 60.`);
       writes.push(key);
-      data.set(key, { value, expiresAt: ttl === undefined ? Infinity : Date.now() + ttl * 1000 });
+      const stored = typeof value === 'string' ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
+      data.set(key, { value: stored, expiresAt: ttl === undefined ? Infinity : Date.now() + ttl * 1000 });
     },
-    async delete(key) {
+    async delete(key: string) {
       writes.push(key);
       data.delete(key);
     },
-  };
+  } as KvNamespaceLike;
   return { kv, data, writes };
 }
 
@@ -111,22 +113,27 @@ describe('kv store', () => {
 describe('the list cache on kv, as two isolates share it', () => {
   const logger = createLogger({ level: 'silent' });
   const cacheOn = (kv: KvNamespaceLike) => new ListCache(createKvStore(kv), { ttlSeconds: 30, keyPrefix: 't:', logger });
+  /** A read with its body as text: a hit's comes as the stored UTF-8 bytes. */
+  const asText = async (read: Promise<CachedRead>) => {
+    const r = await read;
+    return { ...r, body: typeof r.body === 'string' ? r.body : new TextDecoder().decode(r.body) };
+  };
 
   it('one isolate fills, the other hits; a write through either makes both miss at once', async () => {
     const { kv } = fakeKv();
     const [a, b] = [cacheOn(kv), cacheOn(kv)];
     let upstream = 'v1';
     const load = async () => upstream;
-    expect(await a.read('onprem', 'users?limit=100', load)).toMatchObject({ body: 'v1', cache: 'MISS' });
-    expect(await b.read('onprem', 'users?limit=100', load)).toMatchObject({ body: 'v1', cache: 'HIT' });
+    expect(await asText(a.read('onprem', 'users?limit=100', load))).toMatchObject({ body: 'v1', cache: 'MISS' });
+    expect(await asText(b.read('onprem', 'users?limit=100', load))).toMatchObject({ body: 'v1', cache: 'HIT' });
     upstream = 'v2';
     await b.invalidate('onprem');
-    expect(await a.read('onprem', 'users?limit=100', load)).toMatchObject({ body: 'v2', cache: 'MISS' });
-    expect(await b.read('onprem', 'users?limit=100', load)).toMatchObject({ body: 'v2', cache: 'HIT' });
+    expect(await asText(a.read('onprem', 'users?limit=100', load))).toMatchObject({ body: 'v2', cache: 'MISS' });
+    expect(await asText(b.read('onprem', 'users?limit=100', load))).toMatchObject({ body: 'v2', cache: 'HIT' });
     // Another backend's lists are untouched.
-    expect(await a.read('togo', 'users', load)).toMatchObject({ cache: 'MISS' });
+    expect(await asText(a.read('togo', 'users', load))).toMatchObject({ cache: 'MISS' });
     await a.invalidate('onprem');
-    expect(await b.read('togo', 'users', load)).toMatchObject({ cache: 'HIT' });
+    expect(await asText(b.read('togo', 'users', load))).toMatchObject({ cache: 'HIT' });
   });
 
   it('a miss costs one KV write (the entry), not a lock written and deleted', async () => {
