@@ -182,4 +182,19 @@ describe('the whole list without a store (cache none)', () => {
     expect(after.body.data.map((u: { username: string }) => u.username)).toContain('made_meanwhile');
     expect((await before).status).toBe(200);
   });
+
+  it('answers the same pages, cursors and filters as a gateway with a store', async () => {
+    emu.seedCredentials(7, 'paged_user');
+    const [none, memory] = [gatewayFor(emu, emu.apiKey, 'none'), gatewayFor(emu, emu.apiKey, 'memory')];
+    for (const path of ['/v1/users?limit=3', '/v1/users?limit=3&order=desc', '/v1/users?status=active&limit=5', '/v1/users?username=paged_user00004']) {
+      const [a, b] = [await none.json('GET', path), await memory.json('GET', path)];
+      expect(a.headers.get('x-cache')).toBe('BYPASS');
+      expect(a.body, path).toEqual(b.body);
+      expect(a.body.data.length, path).toBeGreaterThan(0);
+      if (a.body.nextCursor) {
+        const next = `${path}&cursor=${encodeURIComponent(a.body.nextCursor)}`;
+        expect((await none.json('GET', next)).body, next).toEqual((await memory.json('GET', next)).body);
+      }
+    }
+  });
 });
