@@ -15,7 +15,7 @@
  * BENCH_BIG_USERS (10000), BENCH_MAX_LOAD (0.5) and BENCH_LOAD_WAIT_S (600): how quiet the machine
  * must be (1-minute load average) before starting, and how long to wait for it; BENCH_ONLY: a
  * regular expression of scenario ids to run (results then go to bench/out/ only); BENCH_REDIS_URL
- * (redis://127.0.0.1:6379/0).
+ * (redis://127.0.0.1:6379/0); BENCH_GATEWAY_NODE_ARGS: node options for every gateway process.
  *
  * `npm run bench -- --profile`: instead, runs the miss, hit and write scenarios once against gateways
  * started with `--cpu-prof`, and writes their top self-time functions (of the measured run only,
@@ -54,6 +54,8 @@ const SETTINGS = {
   loadWaitS: envNumber('BENCH_LOAD_WAIT_S', 600),
 };
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+/** Node/V8 options for every gateway process (e.g. the memory settings README "Performance" gives). */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const PROFILE = process.argv.includes('--profile');
 const PROFILE_TOP = envNumber('BENCH_PROFILE_TOP', 15);
@@ -135,7 +137,8 @@ function gatewayConfig(up: Upstream, driver: Driver, port: number, name: string)
   };
 }
 
-async function startGateway(up: Upstream, driver: Driver, nodeArgs: string[] = []): Promise<Gateway> {
+async function startGateway(up: Upstream, driver: Driver, extraNodeArgs: string[] = []): Promise<Gateway> {
+  const nodeArgs = [...GATEWAY_NODE_ARGS, ...extraNodeArgs];
   const name = `gw-${up.provider}-${up.users}-${driver}`;
   const port = await freePort();
   const configFile = join(OUT_DIR, `${name}.json`);
