@@ -17,8 +17,7 @@ export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
 export interface CachedRead {
   /**
-   * The answer: UTF-8 bytes as stored, on a HIT; on a MISS or BYPASS, the very text `load`
-   * returned (a caller may recognize its own load's text by identity).
+   * The answer: UTF-8 bytes as stored, on a HIT; on a MISS or BYPASS, the text `load` returned.
    */
   body: string | Uint8Array<ArrayBuffer>;
   cache: CacheOutcome;
@@ -89,24 +88,14 @@ export class ListCache {
    * The answer for `key` of `backend`: from the store, or from `load` (then stored).
    * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
    */
-  async read(
-    backend: string,
-    key: string,
-    load: () => Promise<string>,
-    refresh = false,
-    opts: { shareWithoutStore?: boolean } = {},
-  ): Promise<CachedRead> {
-    const read = await this.readOnce(backend, key, load, refresh, opts.shareWithoutStore === true);
+  async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
+    const read = await this.readOnce(backend, key, load, refresh);
     this.opts.onOutcome?.(backend, read.cache);
     return read;
   }
 
-  private async readOnce(
-    backend: string, key: string, load: () => Promise<string>, refresh: boolean, shareWithoutStore: boolean,
-  ): Promise<CachedRead> {
-    if (this.store.driver === 'none' || this.bypassing()) {
-      return shareWithoutStore ? this.shared(backend, key, load) : { body: await load(), cache: 'BYPASS' };
-    }
+  private async readOnce(backend: string, key: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {
+    if (this.store.driver === 'none' || this.bypassing()) return { body: await load(), cache: 'BYPASS' };
     let fullKey: string;
     try {
       fullKey = `${this.opts.keyPrefix}list:${backend}:${await this.generation(backend)}:${key}`;
@@ -123,37 +112,25 @@ export class ListCache {
   }
 
   /**
-   * Without a store (driver `none`, or bypassing a failed one) nothing is kept, but a read the
-   * caller marks `shareWithoutStore` (SFTP To Go's whole list) still shares its load with the
-   * identical reads that overlap it: N callers asking at once for 10,000 users would otherwise
-   * hold N copies of them. A read never joins one that began before a write of this process
-   * finished (the local epoch below), so read-your-writes holds as with a store.
-   */
-  private shared(backend: string, key: string, load: () => Promise<string>): Promise<CachedRead> {
-    return this.share(backend, `text:${key}`, async (): Promise<CachedRead> => ({ body: await load(), cache: 'BYPASS' }));
-  }
-
-  /**
-   * With no store in use: `load`'s value itself (not its text), shared as `shareWithoutStore`
-   * shares, and reported as a BYPASS once it answers. Undefined when there is a store to go
-   * through: the caller then uses `read`. It spares SFTP To Go's whole list a serialization
-   * nobody would read (10,000 users: ~20 ms and ~6 MB per uncached list).
+   * With no store in use (driver `none`, or bypassing a failed one): `load`'s value, shared with
+   * the identical reads that overlap it, and reported as a BYPASS once it answers; undefined when
+   * there is a store to go through (the caller then uses `read`). For SFTP To Go's whole list: N
+   * callers asking at once for 10,000 users hold one copy of them, not N, and no JSON of them is
+   * made that nobody would read. A read never joins one that began before a write of this process
+   * finished (the local epoch), so read-your-writes holds as with a store.
    */
   readWithoutStore<T>(backend: string, key: string, load: () => Promise<T>): Promise<T> | undefined {
     if (this.store.driver !== 'none' && !this.bypassing()) return undefined;
-    return this.share(backend, `value:${key}`, load).then((value) => {
+    const flightKey = `${backend}\u0000${this.localEpochs.get(backend) ?? 0}\u0000${key}`;
+    let work = this.sharedLoads.get(flightKey) as Promise<T> | undefined;
+    if (!work) {
+      work = load().finally(() => this.sharedLoads.delete(flightKey));
+      this.sharedLoads.set(flightKey, work);
+    }
+    return work.then((value) => {
       this.opts.onOutcome?.(backend, 'BYPASS');
       return value;
     });
-  }
-
-  private share<T>(backend: string, key: string, load: () => Promise<T>): Promise<T> {
-    const flightKey = `${backend}\u0000${this.localEpochs.get(backend) ?? 0}\u0000${key}`;
-    const running = this.sharedLoads.get(flightKey);
-    if (running) return running as Promise<T>;
-    const work = load().finally(() => this.sharedLoads.delete(flightKey));
-    this.sharedLoads.set(flightKey, work);
-    return work;
   }
 
   /** Makes every cached list of the backend unreachable. Called before a write's answer is sent. */

@@ -90,12 +90,6 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     const serialize = (page: { data: unknown[]; nextOffset: number | null }) =>
       JSON.stringify({ data: page.data, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset, key) });
     const { adapter } = backend;
-    const answer = (read: CachedRead) => c.body(read.body, 200, {
-      'content-type': 'application/json',
-      'x-cache': read.cache,
-      ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
-    });
-
     let read: CachedRead;
     if (query.include === 'raw') {
       // Admin-only and rare: always read live rather than cache a second, larger copy.
@@ -104,13 +98,13 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     } else if (adapter.listAllUsers) {
       // Every user comes in one upstream answer: cache that once, page and filter it here.
       const loadUsers = async () => (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
-      // No store to fill: share the users of overlapping loads, and serialize only the page.
-      const unstored = deps.cache.readWithoutStore(backend.name, 'users:all', loadUsers);
-      if (unstored) return answer({ body: serialize(pageOfAll(await unstored, q)), cache: 'BYPASS' });
       const loadAll = async () => justLoaded.remember(backend.name, await loadUsers());
       read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
-        // Overlapping loads of the whole list share one upstream call even without a store.
-        const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh, { shareWithoutStore: true });
+        // No store to fill (none, or bypassed): overlapping loads share one upstream call and
+        // its users, and only the page is serialized.
+        const unstored = deps.cache.readWithoutStore(backend.name, 'users:all', loadUsers);
+        if (unstored) return serialize(pageOfAll(await unstored, q));
+        const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh);
         return serialize(pageOfAll(justLoaded.parse(backend.name, all.body), q));
       }, refresh);
     } else {
@@ -119,7 +113,11 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
         return serialize({ ...page, data: page.data.map((u) => present(u, false)) });
       }, refresh);
     }
-    return answer(read);
+    return c.body(read.body, 200, {
+      'content-type': 'application/json',
+      'x-cache': read.cache,
+      ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
+    });
   });
 
   mountBackendRoute(app, deps, {
