@@ -51,6 +51,8 @@ class StoreUnavailable extends Error {}
 
 export class ListCache {
   private readonly inFlight = new Map<string, Promise<CachedRead>>();
+  /** Store reads of `peek`, shared by overlapping peeks of one entry. */
+  private readonly peeks = new Map<string, Promise<CachedRead | undefined>>();
   /** Loads shared without a store, by backend, local epoch and key. */
   private readonly sharedLoads = new Map<string, Promise<unknown>>();
   /** Per backend, how many writes of this process have finished: uncached reads share loads within one epoch. */
@@ -98,7 +100,7 @@ export class ListCache {
     if (this.store.driver === 'none' || this.bypassing()) return { body: await load(), cache: 'BYPASS' };
     let fullKey: string;
     try {
-      fullKey = `${this.opts.keyPrefix}list:${backend}:${await this.generation(backend)}:${key}`;
+      fullKey = await this.entryKey(backend, key);
     } catch (err) {
       this.fail(err);
       return { body: await load(), cache: 'BYPASS' };
@@ -109,6 +111,34 @@ export class ListCache {
     const work = this.readThrough(fullKey, load, refresh).finally(() => this.inFlight.delete(fullKey));
     this.inFlight.set(fullKey, work);
     return work;
+  }
+
+  /**
+   * The stored answer for `key` of `backend`, or undefined: no store in use, nothing stored, a
+   * load of it running (the caller's `read` joins that), or the store failing (which opens the
+   * bypass window, as `read` does). Never loads. Overlapping peeks of one entry share its store
+   * read, as overlapping `read`s do. A HIT is reported as `read` reports it; undefined reports nothing.
+   */
+  async peek(backend: string, key: string): Promise<CachedRead | undefined> {
+    if (this.store.driver === 'none' || this.bypassing()) return undefined;
+    let hit: CachedRead | undefined;
+    try {
+      // The generation is read by every peek, never shared: a write that finished before this
+      // call must be seen by it.
+      const fullKey = await this.guard(() => this.entryKey(backend, key));
+      if (this.inFlight.has(fullKey)) return undefined;
+      let stored = this.peeks.get(fullKey);
+      if (!stored) {
+        stored = this.storeGet(fullKey).finally(() => this.peeks.delete(fullKey));
+        this.peeks.set(fullKey, stored);
+      }
+      hit = await stored;
+    } catch (err) {
+      if (err instanceof StoreUnavailable) return undefined;
+      throw err;
+    }
+    if (hit) this.opts.onOutcome?.(backend, 'HIT');
+    return hit;
   }
 
   /**
@@ -154,8 +184,10 @@ export class ListCache {
     return `${this.opts.keyPrefix}gen:${backend}`;
   }
 
-  private async generation(backend: string): Promise<string> {
-    return (await this.store.get(this.generationKey(backend))) ?? '0';
+  /** Where `key` of `backend` is stored: under the backend's generation, read from the store now. */
+  private async entryKey(backend: string, key: string): Promise<string> {
+    const generation = (await this.store.get(this.generationKey(backend))) ?? '0';
+    return `${this.opts.keyPrefix}list:${backend}:${generation}:${key}`;
   }
 
   private async readThrough(fullKey: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {

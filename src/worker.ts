@@ -14,7 +14,8 @@
  */
 import type { ExecutionContext, ExportedHandler, Response as WorkerResponse } from '@cloudflare/workers-types';
 import { Hono } from 'hono';
-import { createApp, requestIdOf } from './app.js';
+import { createApp } from './app.js';
+import { requestIdOf } from './request-id.js';
 import { createMemoryStore, noStore, type CacheStore } from './cache.js';
 import { createKvStore, isKvNamespace } from './cache-kv.js';
 import { ConfigError, DEFAULT_KV_BINDING, parseConfig, type GatewayConfig } from './config.js';

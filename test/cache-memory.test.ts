@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createMemoryStore } from '../src/cache.js';
+import { createMemoryStore, noStore, type CacheStore } from '../src/cache.js';
+import { ListCache } from '../src/list-cache.js';
 import { createTestGateway } from './helpers/gateway.js';
 
 afterEach(() => vi.useRealTimers());
@@ -70,5 +71,66 @@ describe('cache drivers through the API', () => {
     for (let i = 0; i < 3; i++) expect((await gw.call('GET', '/v1/users')).headers.get('x-cache')).toBe('BYPASS');
     expect(emu.requests.filter((r) => r.path === '/api/v1/user')).toHaveLength(3);
     expect((await gw.json('GET', '/readyz', { key: null })).body.cache).toEqual({ driver: 'none', state: 'disabled' });
+  });
+});
+
+describe('ListCache.peek (the stored answer, never a load)', () => {
+  const silent = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent, isLevelEnabled: () => false };
+
+  function cacheOver(store: CacheStore) {
+    const outcomes: string[] = [];
+    const cache = new ListCache(store, {
+      ttlSeconds: 60, keyPrefix: 't:', logger: silent, onOutcome: (backend, outcome) => outcomes.push(`${backend} ${outcome}`),
+    });
+    return { cache, outcomes };
+  }
+
+  it('finds what a read stored, under the current generation only, and reports each hit', async () => {
+    const { cache, outcomes } = cacheOver(createMemoryStore(10));
+    expect(await cache.peek('b', 'k')).toBeUndefined();
+    await cache.read('b', 'k', async () => '[1,2]');
+    const hit = await cache.peek('b', 'k');
+    expect(hit?.cache).toBe('HIT');
+    expect(new TextDecoder().decode(hit?.body as Uint8Array)).toBe('[1,2]');
+    expect(hit?.ageSeconds).toBe(0);
+    expect(await cache.peek('other', 'k')).toBeUndefined();
+    await cache.invalidate('b');
+    expect(await cache.peek('b', 'k')).toBeUndefined();
+    expect(outcomes).toEqual(['b MISS', 'b HIT']);
+  });
+
+  it('shares one store read among overlapping peeks, and leaves a running load to read()', async () => {
+    const store = createMemoryStore(10);
+    let reads = 0;
+    const counted: CacheStore = { ...store, getBytes: (key) => (reads++, store.getBytes(key)) };
+    const { cache } = cacheOver(counted);
+    await cache.read('b', 'k', async () => '[1]');
+    reads = 0;
+    const peeks = await Promise.all([cache.peek('b', 'k'), cache.peek('b', 'k'), cache.peek('b', 'k')]);
+    expect(peeks.map((p) => p?.cache)).toEqual(['HIT', 'HIT', 'HIT']);
+    expect(reads).toBe(1);
+
+    let finish!: (text: string) => void;
+    const loading = cache.read('b', 'slow', () => new Promise<string>((resolve) => (finish = resolve)), true);
+    await vi.waitFor(() => expect(finish).toBeDefined());
+    expect(await cache.peek('b', 'slow')).toBeUndefined();
+    finish('[2]');
+    await loading;
+    expect((await cache.peek('b', 'slow'))?.cache).toBe('HIT');
+  });
+
+  it('answers undefined when the store fails, and bypasses it from then on as read() does', async () => {
+    const failing: CacheStore = { ...createMemoryStore(10), get: async () => { throw new Error('connection lost'); } };
+    const { cache, outcomes } = cacheOver(failing);
+    expect(await cache.peek('b', 'k')).toBeUndefined();
+    expect(cache.state()).toBe('degraded');
+    expect(await cache.read('b', 'k', async () => '[3]')).toEqual({ body: '[3]', cache: 'BYPASS' });
+    expect(outcomes).toEqual(['b BYPASS']);
+  });
+
+  it('answers undefined without a store', async () => {
+    const { cache } = cacheOver(noStore);
+    await cache.read('b', 'k', async () => '[1]');
+    expect(await cache.peek('b', 'k')).toBeUndefined();
   });
 });

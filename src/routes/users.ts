@@ -15,7 +15,7 @@ const IncludeQuery = z
     include: z.enum(['raw']).optional().openapi({ description: "`raw` adds the provider's own object (admin scope)" }),
   })
   .strict();
-const ListQuery = IncludeQuery.extend({
+export const ListQuery = IncludeQuery.extend({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().min(1).max(512).optional(),
   username: z.string().min(1).max(255).optional().openapi({ description: 'Exact, case-sensitive match' }),
@@ -38,9 +38,21 @@ export function present(user: AdapterUser, includeRaw: boolean): Presented {
   return includeRaw ? { ...user, raw: user.raw() } : user;
 }
 
+export type ListQuery = z.infer<typeof ListQuery>;
+
 /** The key a list is cached under and its cursors are bound to. */
-function listKey(backend: BackendEntry, q: z.infer<typeof ListQuery>): string {
+export function listKey(backend: BackendEntry, q: Pick<ListQuery, 'order' | 'status' | 'username'>): string {
   return [backend.name, q.order, q.status ?? '', q.username ?? ''].join('\u0000');
+}
+
+/** A caller's `Cache-Control: no-cache`: read the upstream, then store its answer. */
+export function wantsFreshRead(cacheControl: string | undefined): boolean {
+  return cacheControl !== undefined && /no-cache/i.test(cacheControl);
+}
+
+/** The cache key of one page of the list `key` (see listKey). */
+export function pageKey(key: string, offset: number, limit: number): string {
+  return `users:page:${key}\u0000${offset}\u0000${limit}`;
 }
 
 /**
@@ -83,7 +95,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     query: ListQuery,
     success: { status: 200, description: 'A page of users', schema: UserPage },
   }, async (c, { query, backend, ctx }) => {
-    const refresh = /no-cache/i.test(c.req.header('cache-control') ?? '');
+    const refresh = wantsFreshRead(c.req.header('cache-control'));
     const key = listKey(backend, query);
     const offset = query.cursor ? decodeCursor(query.cursor, key) : 0;
     const q = { limit: query.limit, offset, order: query.order, username: query.username, status: query.status };
@@ -99,7 +111,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       // Every user comes in one upstream answer: cache that once, page and filter it here.
       const loadUsers = async () => (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
       const loadAll = async () => justLoaded.remember(backend.name, await loadUsers());
-      read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
+      read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         // No store to fill (none, or bypassed): overlapping loads share one upstream call and
         // its users, and only the page is serialized.
         const unstored = deps.cache.readWithoutStore(backend.name, 'users:all', loadUsers);
@@ -108,7 +120,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
         return serialize(pageOfAll(justLoaded.parse(backend.name, all.body), q));
       }, refresh);
     } else {
-      read = await deps.cache.read(backend.name, `users:page:${key}\u0000${offset}\u0000${query.limit}`, async () => {
+      read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         const page = await adapter.listUsers(q, ctx);
         return serialize({ ...page, data: page.data.map((u) => present(u, false)) });
       }, refresh);

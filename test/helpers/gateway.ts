@@ -9,6 +9,7 @@ import { createMemoryStore, noStore, type CacheStore } from '../../src/cache.js'
 import { ListCache } from '../../src/list-cache.js';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
 import { createNodeLogger } from '../../src/logger-node.js';
+import type { Metrics } from '../../src/metrics.js';
 import { createAdapters } from '../../src/providers.js';
 import { createNodeTransports } from '../../src/transport-node.js';
 
@@ -65,6 +66,8 @@ export interface GatewayOptions {
    * than the global fetch (`fetchFor` still wins for its backends). `close()` ends the pools.
    */
   nodeTransport?: boolean;
+  /** Where request, upstream and cache metrics go. @default none */
+  metrics?: Metrics;
 }
 
 export function createTestGateway(opts: GatewayOptions): TestGateway {
@@ -93,10 +96,11 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     keyPrefix: opts.keyPrefix ?? 'test:',
     logger,
     ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
+    ...(opts.metrics ? { onOutcome: opts.metrics.observeCache.bind(opts.metrics) } : {}),
   });
   const transports = opts.nodeTransport ? createNodeTransports() : undefined;
-  const adapters = createAdapters(config.backends, opts.fetchFor, undefined, transports?.transportFor);
-  const { app } = createApp({ config, adapters, cache, logger });
+  const adapters = createAdapters(config.backends, opts.fetchFor, opts.metrics, transports?.transportFor);
+  const { app } = createApp({ config, adapters, cache, logger, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
 
   return {
     app,

@@ -1,0 +1,271 @@
+/**
+ * src/routes/users-cached.ts: a stored page of users answered ahead of the route stack. What it
+ * answers must be what the full route answers (bytes, headers, log line, metrics), and what it
+ * does not answer must reach the route untouched.
+ */
+import fc from 'fast-check';
+import { Hono } from 'hono';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { SFTPTOGO_EMULATOR_DEFAULTS, createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { createAuthenticator } from '../src/auth.js';
+import type { BackendEntry, GatewayEnv } from '../src/env.js';
+import type { Logger } from '../src/logger.js';
+import type { RequestObservation } from '../src/metrics.js';
+import { noopMetrics } from '../src/metrics.js';
+import { cachedUserList, parsePlainListQuery } from '../src/routes/users-cached.js';
+import { ListQuery } from '../src/routes/users.js';
+import { API_KEYS, KEYS, createTestGateway, type TestGateway } from './helpers/gateway.js';
+
+describe('parsePlainListQuery', () => {
+  const plain = { limit: 100, order: 'asc', status: undefined, username: undefined, cursor: undefined };
+  it.each([
+    ['', plain],
+    ['limit=1', { ...plain, limit: 1 }],
+    ['limit=500', { ...plain, limit: 500 }],
+    ['limit=25&order=desc&status=disabled', { ...plain, limit: 25, order: 'desc', status: 'disabled' }],
+    ['username=alice.b-c_d~e', { ...plain, username: 'alice.b-c_d~e' }],
+    ['status=active&cursor=eyJ2IjoxfQ', { ...plain, status: 'active', cursor: 'eyJ2IjoxfQ' }],
+  ])('reads "%s"', (search, expected) => {
+    expect(parsePlainListQuery(search)).toEqual(expected);
+  });
+
+  it.each([
+    'limit=0', 'limit=501', 'limit=010', 'limit=1e2', 'limit=+5', 'limit=%35', 'limit=', 'limit',
+    'limit=5&limit=6', 'order=ASC', 'status=locked', 'username=a%20b', 'username=a+b', 'username=',
+    `username=${'a'.repeat(256)}`, `cursor=${'a'.repeat(513)}`, 'include=raw', 'limit=5&include=raw',
+    'page=2', '=5', 'limit=5&', '&limit=5', 'limit=5&&order=asc', 'li%6Dit=5',
+  ])('leaves "%s" to the route', (search) => {
+    expect(parsePlainListQuery(search)).toBeUndefined();
+  });
+
+  it("reads what it accepts as the route's ListQuery does, on random queries", () => {
+    const name = fc.constantFrom('limit', 'order', 'status', 'username', 'cursor', 'include', 'Limit', '');
+    const value = fc.oneof(
+      fc.constantFrom('0', '1', '100', '500', '501', '007', 'asc', 'desc', 'active', 'disabled', 'raw', '', '%41', 'a+b'),
+      fc.stringMatching(/^[A-Za-z0-9._~%+-]{0,8}$/),
+      fc.integer({ min: -5, max: 600 }).map(String),
+    );
+    const pair = fc.oneof(fc.tuple(name, value).map(([n, v]) => `${n}=${v}`), name);
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 5 }), (pairs) => {
+        const search = pairs.join('&');
+        const fast = parsePlainListQuery(search);
+        if (fast === undefined) return;
+        const route = ListQuery.safeParse(Object.fromEntries(new URLSearchParams(search)));
+        expect(route.success, search).toBe(true);
+        const { include, ...read } = route.data!;
+        expect(include).toBeUndefined();
+        expect(fast).toEqual({ username: undefined, status: undefined, cursor: undefined, ...read });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+/** A gateway in front of both emulators, recording its request metrics. */
+function gatewayWithMetrics(onprem: SftpgoEmulator, togo: SftpToGoEmulator) {
+  const observed: RequestObservation[] = [];
+  const gw = createTestGateway({
+    backends: {
+      onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
+      togo: {
+        provider: 'sftptogo', baseUrl: 'http://togo.test',
+        organizationId: SFTPTOGO_EMULATOR_DEFAULTS.organizationId, apiKey: SFTPTOGO_EMULATOR_DEFAULTS.apiKey,
+      },
+    },
+    defaultBackend: 'onprem',
+    fetchFor: (name) => (name === 'onprem' ? onprem.fetch : togo.fetch) as typeof fetch,
+    metrics: { ...noopMetrics, observeRequest: (o) => observed.push(o) },
+  });
+  return { gw, observed };
+}
+
+/** The request line of a log, less what differs between any two requests. */
+function requestLine(logs: string[], requestId: string) {
+  const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.requestId === requestId);
+  expect(line, `a request line for ${requestId}`).toBeDefined();
+  const { requestId: _id, durationMs, time: _time, ...rest } = line;
+  expect(durationMs).toEqual(expect.any(Number));
+  return rest;
+}
+
+describe('a stored page, answered ahead of the route', () => {
+  let onprem: SftpgoEmulator;
+  let togo: SftpToGoEmulator;
+  let gw: TestGateway;
+  let observed: RequestObservation[];
+
+  beforeEach(() => {
+    onprem = createSftpgoEmulator();
+    onprem.seedUsers(40, 'plain');
+    togo = createSftpToGoEmulator();
+    togo.seedCredentials(40, 'plain');
+    ({ gw, observed } = gatewayWithMetrics(onprem, togo));
+  });
+
+  it.each([
+    ['/v1/backends/onprem/users?limit=7&order=desc', 'onprem'],
+    ['/v1/users?limit=7&order=desc', 'onprem'],
+    ['/v1/backends/togo/users?limit=7&status=active', 'togo'],
+  ])('answers %s a second time with the bytes, headers, log line and metrics of the first', async (path, backend) => {
+    const miss = await gw.call('GET', path, { key: KEYS.reader });
+    const hit = await gw.call('GET', path, { key: KEYS.reader, headers: { 'x-request-id': 'second-read.1' } });
+    expect([miss.status, miss.headers.get('x-cache')]).toEqual([200, 'MISS']);
+    expect([hit.status, hit.headers.get('x-cache')]).toEqual([200, 'HIT']);
+    expect(new Uint8Array(await hit.arrayBuffer())).toEqual(new Uint8Array(await miss.arrayBuffer()));
+    expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
+    expect(hit.headers.get('x-request-id')).toBe('second-read.1');
+    expect(hit.headers.get('age')).toMatch(/^\d+$/);
+    expect(requestLine(gw.logs, 'second-read.1')).toEqual(requestLine(gw.logs, miss.headers.get('x-request-id')!));
+    expect(requestLine(gw.logs, 'second-read.1')).toMatchObject({ backend, principal: 'reader', status: 200 });
+    const [first, second] = observed.map(({ seconds: _s, ...o }) => o);
+    expect(observed).toHaveLength(2);
+    expect(second).toEqual(first);
+  });
+
+  it('pages by the cursors of hits as by those of misses, on random plain queries', async () => {
+    const names = ['plain00003', 'plain00017', 'nobody'];
+    const query = fc.record(
+      {
+        limit: fc.integer({ min: 1, max: 45 }),
+        order: fc.constantFrom('asc', 'desc'),
+        status: fc.constantFrom('active', 'disabled'),
+        username: fc.constantFrom(...names),
+      },
+      { requiredKeys: ['limit'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('onprem', 'togo'), query, async (backend, q) => {
+        const search = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
+        let path: string | undefined = `/v1/backends/${backend}/users?${search}`;
+        for (let pages = 0; path && pages < 3; pages += 1) {
+          const first = await gw.json('GET', path);
+          const again: { headers: Headers; body: { nextCursor: string | null } } = await gw.json('GET', path);
+          expect(first.status, path).toBe(200);
+          expect(again.headers.get('x-cache'), path).toBe('HIT');
+          expect(again.body, path).toEqual(first.body);
+          const cursor = again.body.nextCursor;
+          path = cursor ? `/v1/backends/${backend}/users?${search}&cursor=${cursor}` : undefined;
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('never answers a page stored before a write', async () => {
+    const before = await gw.json('GET', '/v1/users?limit=500');
+    expect((await gw.json('GET', '/v1/users?limit=500')).headers.get('x-cache')).toBe('HIT');
+    const created = await gw.json('POST', '/v1/users', { body: { username: 'newcomer', accessLevel: 'read-only', password: 'a-long-password-1' } });
+    expect(created.status).toBe(201);
+    const after = await gw.json('GET', '/v1/users?limit=500');
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    expect(after.body.data).toHaveLength(before.body.data.length + 1);
+  });
+});
+
+describe('what it leaves to the route', () => {
+  const ROUTE_STATUS = 299;
+  const WRITE_ONLY_KEY = 'write-only-key-0123456789abcdef';
+  let onprem: SftpgoEmulator;
+  let togo: SftpToGoEmulator;
+  let gw: TestGateway;
+  let app: Hono<GatewayEnv>;
+  let answered: RequestObservation[];
+  let lines: unknown[];
+
+  beforeEach(async () => {
+    onprem = createSftpgoEmulator();
+    onprem.seedUsers(12, 'plain');
+    togo = createSftpToGoEmulator();
+    ({ gw } = gatewayWithMetrics(onprem, togo));
+    // Pages stored by the full gateway: the first page of 5, its next page, and each backend's default list.
+    const first = await gw.json('GET', '/v1/backends/onprem/users?limit=5');
+    await gw.call('GET', `/v1/backends/onprem/users?limit=5&cursor=${first.body.nextCursor}`);
+    await gw.call('GET', '/v1/users');
+    expect((await gw.call('GET', '/v1/backends/togo/users')).headers.get('x-cache')).toBe('MISS');
+
+    // The middleware alone, in front of a route that only says it was reached.
+    answered = [];
+    lines = [];
+    const backends = new Map<string, BackendEntry>(
+      ['onprem', 'togo'].map((name) => [name, { name, isDefault: name === 'onprem', adapter: undefined as never }]),
+    );
+    const mw = cachedUserList({
+      authenticate: createAuthenticator(
+        [...API_KEYS, { name: 'write-only', key: WRITE_ONLY_KEY, scopes: ['write'] }].map((k) => ({ ...k, scopes: k.scopes as never })),
+      ),
+      backends,
+      defaultBackend: 'onprem',
+      cache: gw.cache,
+      requestLogger: recordingLogger(lines),
+      metrics: { ...noopMetrics, observeRequest: (o) => answered.push(o) },
+    });
+    app = new Hono<GatewayEnv>();
+    app.use('/v1/users', mw);
+    app.use('/v1/backends/:backend/users', mw);
+    app.all('*', (c) => c.text('the route', ROUTE_STATUS as 200));
+    // The cursor of the stored second page, for the cases below.
+    secondPage = `/v1/backends/onprem/users?limit=5&cursor=${first.body.nextCursor}`;
+  });
+  let secondPage: string;
+
+  async function reach(path: string, headers: Record<string, string> = {}, method = 'GET') {
+    const res = await app.request(path, { method, headers: { authorization: `Bearer ${KEYS.ops}`, ...headers } });
+    return { status: res.status, cache: res.headers.get('x-cache'), body: await res.text() };
+  }
+
+  it('answers the stored pages, on either path, with any key that may read them', async () => {
+    for (const [path, key] of [
+      ['/v1/backends/onprem/users?limit=5', KEYS.reader],
+      ['/v1/users', KEYS.onpremOnly],
+      ['/v1/backends/onprem/users', KEYS.writer],
+    ] as const) {
+      const res = await reach(path, { authorization: `Bearer ${key}` });
+      expect([res.status, res.cache], path).toEqual([200, 'HIT']);
+      expect(JSON.parse(res.body).data.length, path).toBeGreaterThan(0);
+    }
+    expect((await reach(secondPage)).cache).toBe('HIT');
+    expect(lines).toHaveLength(4);
+    expect(answered.map((o) => o.route)).toEqual([
+      '/v1/backends/:backend/users', '/v1/users', '/v1/backends/:backend/users', '/v1/backends/:backend/users',
+    ]);
+  });
+
+  it.each([
+    ['no key', '/v1/users', { authorization: '' }],
+    ['a wrong key', '/v1/users', { authorization: 'Bearer wrong-key-0123456789abcdef' }],
+    ['a key without the read scope', '/v1/users', { authorization: `Bearer ${WRITE_ONLY_KEY}` }],
+    ['a key for another backend', '/v1/backends/togo/users', { authorization: `Bearer ${KEYS.onpremOnly}` }],
+    ['an unknown backend', '/v1/backends/nowhere/users', {}],
+    ['a page not stored', '/v1/backends/togo/users?limit=3', {}],
+    ['a page not stored (other limit)', '/v1/backends/onprem/users?limit=6', {}],
+    ['include=raw', '/v1/users?include=raw', {}],
+    ['Cache-Control: no-cache', '/v1/users', { 'cache-control': 'no-cache' }],
+    ['another spelling of the limit', '/v1/backends/onprem/users?limit=05', {}],
+    ['an encoded value', '/v1/users?order=%61sc', {}],
+    ['an unknown parameter', '/v1/users?sort=name', {}],
+    ['a cursor of another query', `/v1/backends/onprem/users?limit=5&order=desc&cursor=CURSOR`, {}],
+    ['a cursor that is not ours', '/v1/backends/onprem/users?limit=5&cursor=bm90LWEtY3Vyc29y', {}],
+  ])('passes on %s', async (_what, path, headers) => {
+    const cursor = new URL(secondPage, 'http://x').searchParams.get('cursor')!;
+    const res = await reach(path.replace('CURSOR', cursor), headers);
+    expect(res).toEqual({ status: ROUTE_STATUS, cache: null, body: 'the route' });
+    expect(answered).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
+  it('passes on HEAD, and a page stored before a write', async () => {
+    expect((await reach('/v1/users', {}, 'HEAD')).status).toBe(ROUTE_STATUS);
+    await gw.cache.invalidate('onprem');
+    expect((await reach('/v1/users')).status).toBe(ROUTE_STATUS);
+    expect(answered).toEqual([]);
+  });
+});
+
+/** A logger that keeps what it is given. */
+function recordingLogger(lines: unknown[]): Logger {
+  const log = (...args: unknown[]) => void lines.push(args);
+  const logger: Logger = { error: log, warn: log, info: log, debug: log, child: () => logger, isLevelEnabled: () => true };
+  return logger;
+}
