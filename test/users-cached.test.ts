@@ -13,6 +13,7 @@ import type { BackendEntry, GatewayEnv } from '../src/env.js';
 import type { Logger } from '../src/logger.js';
 import type { RequestObservation } from '../src/metrics.js';
 import { noopMetrics } from '../src/metrics.js';
+import { createAdapters } from '../src/providers.js';
 import { cachedUserList, parsePlainListQuery } from '../src/routes/users-cached.js';
 import { ListQuery } from '../src/routes/users.js';
 import { API_KEYS, KEYS, createTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -173,6 +174,8 @@ describe('what it leaves to the route', () => {
   let app: Hono<GatewayEnv>;
   let answered: RequestObservation[];
   let lines: unknown[];
+  /** The stored second page of 5 (its cursor is also used as another query's). */
+  let secondPage: string;
 
   beforeEach(async () => {
     onprem = createSftpgoEmulator();
@@ -181,15 +184,17 @@ describe('what it leaves to the route', () => {
     ({ gw } = gatewayWithMetrics(onprem, togo));
     // Pages stored by the full gateway: the first page of 5, its next page, and each backend's default list.
     const first = await gw.json('GET', '/v1/backends/onprem/users?limit=5');
-    await gw.call('GET', `/v1/backends/onprem/users?limit=5&cursor=${first.body.nextCursor}`);
+    secondPage = `/v1/backends/onprem/users?limit=5&cursor=${first.body.nextCursor}`;
+    await gw.call('GET', secondPage);
     await gw.call('GET', '/v1/users');
     expect((await gw.call('GET', '/v1/backends/togo/users')).headers.get('x-cache')).toBe('MISS');
 
     // The middleware alone, in front of a route that only says it was reached.
     answered = [];
     lines = [];
+    const adapters = createAdapters(gw.config.backends, (name) => (name === 'onprem' ? onprem.fetch : togo.fetch) as typeof fetch);
     const backends = new Map<string, BackendEntry>(
-      ['onprem', 'togo'].map((name) => [name, { name, isDefault: name === 'onprem', adapter: undefined as never }]),
+      [...adapters].map(([name, adapter]) => [name, { name, adapter, isDefault: name === 'onprem' }]),
     );
     const mw = cachedUserList({
       authenticate: createAuthenticator(
@@ -205,10 +210,7 @@ describe('what it leaves to the route', () => {
     app.use('/v1/users', mw);
     app.use('/v1/backends/:backend/users', mw);
     app.all('*', (c) => c.text('the route', ROUTE_STATUS as 200));
-    // The cursor of the stored second page, for the cases below.
-    secondPage = `/v1/backends/onprem/users?limit=5&cursor=${first.body.nextCursor}`;
   });
-  let secondPage: string;
 
   async function reach(path: string, headers: Record<string, string> = {}, method = 'GET') {
     const res = await app.request(path, { method, headers: { authorization: `Bearer ${KEYS.ops}`, ...headers } });
