@@ -16,6 +16,7 @@ function bothWrite(level: string, calls: (log: Logger) => void): { pino: unknown
       expect(l.endsWith('\n')).toBe(true);
       const { time, ...rest } = JSON.parse(l) as Record<string, unknown>;
       expect(time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(Math.abs(Date.parse(time as string) - Date.now())).toBeLessThan(60_000);
       return rest;
     });
   // Key order too: compare the serialized objects.
