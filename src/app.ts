@@ -78,6 +78,8 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/users', cachedList);
   app.use('/v1/backends/:backend/users', cachedList);
 
+  // What every answer gets: its request id, its log line (and below, its metrics). The short way
+  // above writes the same for its answers: a field added here must be added there too.
   app.use('*', async function requestContext(c, next) {
     const started = performance.now();
     const requestId = requestIdOf(c.req.header('x-request-id'));

@@ -116,7 +116,11 @@ export const BackendParam = z.object({
   backend: z.string().openapi({ param: { name: 'backend', in: 'path' }, example: 'onprem' }),
 });
 
-/** Resolves, authorizes and capability-checks the backend: runs before any validation. */
+/**
+ * Resolves, authorizes and capability-checks the backend: runs before any validation. A stored
+ * page of users is answered before this runs (src/routes/users-cached.ts makes the same checks):
+ * a check added here must be added there too.
+ */
 function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | undefined): MiddlewareHandler<GatewayEnv> {
   return async function checkAccess(c, next) {
     const principal = await deps.authenticate(c.req.header('authorization'));

@@ -87,6 +87,8 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
   const tag = 'Users';
   const justLoaded = new JustLoaded();
 
+  // A stored page is answered before this route by ./users-cached.ts, with the same checks and
+  // answer: what changes here (a check, a header, the cache key) must change there too.
   mountBackendRoute(app, deps, {
     method: 'get', path: '/users', operationId: 'listUsers', tag, scope: 'read',
     summary: 'List users',
