@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createMemoryStore, noStore, type CacheStore } from '../src/cache.js';
 import { ListCache } from '../src/list-cache.js';
+import { createLogger } from '../src/logger.js';
 import { createTestGateway } from './helpers/gateway.js';
 
 afterEach(() => vi.useRealTimers());
@@ -75,7 +76,7 @@ describe('cache drivers through the API', () => {
 });
 
 describe('ListCache.peek (the stored answer, never a load)', () => {
-  const silent = { error() {}, warn() {}, info() {}, debug() {}, child: () => silent, isLevelEnabled: () => false };
+  const silent = createLogger({ level: 'silent' });
 
   function cacheOver(store: CacheStore) {
     const outcomes: string[] = [];

@@ -10,7 +10,7 @@ import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/em
 import { SFTPTOGO_EMULATOR_DEFAULTS, createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { createAuthenticator } from '../src/auth.js';
 import type { BackendEntry, GatewayEnv } from '../src/env.js';
-import type { Logger } from '../src/logger.js';
+import { createLogger } from '../src/logger.js';
 import type { RequestObservation } from '../src/metrics.js';
 import { noopMetrics } from '../src/metrics.js';
 import { createAdapters } from '../src/providers.js';
@@ -177,7 +177,7 @@ describe('what it leaves to the route', () => {
   let gw: TestGateway;
   let app: Hono<GatewayEnv>;
   let answered: RequestObservation[];
-  let lines: unknown[];
+  let lines: string[];
   /** The stored second page of 5 (its cursor is also used as another query's). */
   let secondPage: string;
 
@@ -207,7 +207,7 @@ describe('what it leaves to the route', () => {
       backends,
       defaultBackend: 'onprem',
       cache: gw.cache,
-      requestLogger: recordingLogger(lines),
+      requestLogger: createLogger({ level: 'debug', destination: { write: (line) => lines.push(line) } }),
       metrics: { ...noopMetrics, observeRequest: (o) => answered.push(o) },
     });
     app = new Hono<GatewayEnv>();
@@ -268,10 +268,3 @@ describe('what it leaves to the route', () => {
     expect(answered).toEqual([]);
   });
 });
-
-/** A logger that keeps what it is given. */
-function recordingLogger(lines: unknown[]): Logger {
-  const log = (...args: unknown[]) => void lines.push(args);
-  const logger: Logger = { error: log, warn: log, info: log, debug: log, child: () => logger, isLevelEnabled: () => true };
-  return logger;
-}

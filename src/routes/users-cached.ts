@@ -11,7 +11,7 @@
  * of the query, `include=raw`, `Cache-Control: no-cache`, a page not stored or being loaded, a
  * store failing.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Authenticator } from '../auth.js';
 import { decodeCursor } from '../cursor.js';
 import type { BackendEntry, GatewayEnv, Principal } from '../env.js';
@@ -20,7 +20,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { UserStatus } from '../model.js';
 import { requestIdOf } from '../request-id.js';
-import { listKey, pageKey, wantsFreshRead, type ListQuery } from './users.js';
+import { listAnswerHeaders, listKey, pageKey, wantsFreshRead, type ListQuery } from './users.js';
 
 export interface CachedListDeps {
   authenticate: Authenticator;
@@ -78,7 +78,7 @@ async function principalOf(authenticate: Authenticator, authorization: string | 
 /** The stored page this request asks for, or undefined when the full route must answer it. */
 async function storedPage(
   deps: CachedListDeps,
-  c: Parameters<MiddlewareHandler<GatewayEnv>>[0],
+  c: Context<GatewayEnv>,
 ): Promise<{ page: CachedRead; principal: Principal; backend: BackendEntry } | undefined> {
   if (c.req.method !== 'GET' || wantsFreshRead(c.req.header('cache-control'))) return undefined;
   const url = c.req.url;
@@ -112,15 +112,7 @@ export function cachedUserList(deps: CachedListDeps): MiddlewareHandler<GatewayE
     const requestId = requestIdOf(c.req.header('x-request-id'));
     const route = c.req.param('backend') === undefined ? '/v1/users' : '/v1/backends/:backend/users';
     // Plain headers: @hono/node-server then writes them without building a Headers object.
-    const res = new Response(page.body, {
-      status: 200,
-      headers: {
-        'x-request-id': requestId,
-        'content-type': 'application/json',
-        'x-cache': page.cache,
-        ...(page.ageSeconds !== undefined ? { age: String(page.ageSeconds) } : {}),
-      },
-    });
+    const res = new Response(page.body, { status: 200, headers: { 'x-request-id': requestId, ...listAnswerHeaders(page) } });
     const ms = performance.now() - started;
     deps.metrics.observeRequest({ route, method: 'GET', status: 200, backend: backend.name, seconds: ms / 1000 });
     deps.requestLogger.info(

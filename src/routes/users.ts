@@ -50,6 +50,15 @@ export function wantsFreshRead(cacheControl: string | undefined): boolean {
   return cacheControl !== undefined && /no-cache/i.test(cacheControl);
 }
 
+/** The headers of a list answer: its type, `X-Cache`, and `Age` on a hit. */
+export function listAnswerHeaders(read: CachedRead): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'x-cache': read.cache,
+    ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
+  };
+}
+
 /** The cache key of one page of the list `key` (see listKey). */
 export function pageKey(key: string, offset: number, limit: number): string {
   return `users:page:${key}\u0000${offset}\u0000${limit}`;
@@ -127,11 +136,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
         return serialize({ ...page, data: page.data.map((u) => present(u, false)) });
       }, refresh);
     }
-    return c.body(read.body, 200, {
-      'content-type': 'application/json',
-      'x-cache': read.cache,
-      ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
-    });
+    return c.body(read.body, 200, listAnswerHeaders(read));
   });
 
   mountBackendRoute(app, deps, {
