@@ -9,18 +9,29 @@
  *   ceiling  FILE    a bare Hono route on @hono/node-server answering FILE's text as JSON: the
  *                    gateway's own 100-user answer, pre-serialized, with nothing else to do — the
  *                    best a cache hit of that answer could do on this stack and machine
+ *   envelope FILE LOG the ceiling plus what every gateway request must do, with the gateway's own
+ *                    functions: the request id, the API key and its read scope, the query parsed,
+ *                    the request log line (to LOG, buffered as the gateway's) and the request and
+ *                    cache metrics. No cache, no routing beyond one route: the least a cache hit
+ *                    with auth, validation and logging on can cost here
  *
  * Prints one JSON line (`{"url": …}`) once listening on 127.0.0.1, then serves until SIGTERM.
  * The emulators' request logs are emptied every second: they would otherwise grow for the
  * whole benchmark (the emulators' own cost per request is unchanged: every request is still logged).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { createAuthenticator } from '../src/auth.js';
+import { bufferedDestination, createNodeLoggers } from '../src/logger-node.js';
+import { createNodeMetrics } from '../src/metrics-node.js';
+import { requestIdOf } from '../src/request-id.js';
+import { parsePlainListQuery } from '../src/routes/users-cached.js';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
+import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
 
 async function main(): Promise<void> {
   const [role, usersText] = process.argv.slice(2);
@@ -50,10 +61,49 @@ async function main(): Promise<void> {
     url = await new Promise<string>((resolve) => {
       serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));
     });
+  } else if (role === 'envelope') {
+    url = await serveEnvelope(new Uint8Array(readFileSync(usersText!)), process.argv[4]!);
   } else {
-    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE`);
+    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE | envelope FILE LOG`);
   }
   process.stdout.write(`${JSON.stringify({ url })}\n`);
+}
+
+/**
+ * The envelope: each step is the one the gateway's short way for a stored page takes
+ * (src/routes/users-cached.ts), less the cache and the second route form. A refused key or query
+ * gets a bare 401 / 400: the bench only sends good ones, and its check asks for the 401.
+ */
+async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string): Promise<string> {
+  const authenticate = createAuthenticator(
+    [{ name: 'bench', key: BENCH_GATEWAY_KEY, scopes: ['read', 'write'] }],
+    (text) => createHash('sha256').update(text, 'utf8').digest(),
+  );
+  const { requestLogger } = createNodeLoggers({ level: 'info', destination: bufferedDestination(logFile) });
+  const metrics = createNodeMetrics({ processMetrics: true });
+  const app = new Hono().get('/v1/users', async (c) => {
+    const started = performance.now();
+    const requestId = requestIdOf(c.req.header('x-request-id'));
+    const principal = await authenticate(c.req.header('authorization')).catch(() => undefined);
+    if (!principal?.scopes.has('read')) return c.body(null, 401);
+    const url = c.req.url;
+    const mark = url.indexOf('?');
+    if (!parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1))) return c.body(null, 400);
+    metrics.observeCache('bench', 'HIT');
+    const res = new Response(body, {
+      status: 200, headers: { 'x-request-id': requestId, 'content-type': 'application/json', 'x-cache': 'HIT', age: '0' },
+    });
+    const ms = performance.now() - started;
+    metrics.observeRequest({ route: '/v1/users', method: 'GET', status: 200, backend: 'bench', seconds: ms / 1000 });
+    requestLogger.info(
+      { requestId, method: 'GET', route: '/v1/users', status: 200, durationMs: Math.round(ms * 10) / 10, backend: 'bench', principal: principal.name },
+      'request',
+    );
+    return res;
+  });
+  return new Promise<string>((resolve) => {
+    serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+  });
 }
 
 process.on('SIGTERM', () => process.exit(0));

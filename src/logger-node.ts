@@ -43,11 +43,12 @@ function rootLogger(opts: LoggerOptions): pino.Logger {
       timestamp: () => `,"time":"${isoFromMs(Date.now())}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
-    (opts.destination as pino.DestinationStream | undefined) ?? bufferedStdout(),
+    (opts.destination as pino.DestinationStream | undefined) ?? bufferedDestination(1),
   );
 }
 
-function bufferedStdout(): pino.DestinationStream {
+/** Where the gateway's lines go: stdout (fd 1) or a file, buffered as the file's header says. */
+export function bufferedDestination(dest: number | string): pino.DestinationStream {
   // periodicFlush: a quiet gateway still shows its lines within FLUSH_EVERY_MS (sonic-boom unrefs the timer).
-  return pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
+  return pino.destination({ dest, sync: false, minLength: BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
 }
