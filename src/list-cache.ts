@@ -25,6 +25,19 @@ export interface CachedRead {
   ageSeconds?: number;
 }
 
+/** How a value that callers use as an object is stored as text and read back (see `readValue`). */
+export interface ValueCodec<T> {
+  toText(value: T): string;
+  fromBytes(bytes: Uint8Array<ArrayBuffer>): T;
+}
+
+/** A read's value and how it was answered. */
+interface Outcome<T> {
+  value: T;
+  cache: CacheOutcome;
+  ageSeconds?: number;
+}
+
 export interface ListCacheOptions {
   ttlSeconds: number;
   keyPrefix: string;
@@ -36,6 +49,12 @@ export interface ListCacheOptions {
   /** How long to wait for another process's load before loading ourselves. @default 1000 */
   lockWaitMs?: number;
   /**
+   * Runs a task once the answers being made now have gone out (Node: `setImmediate`). With it,
+   * `readValue` stores a loaded value after answering; without it (the Worker, where work after
+   * an answer needs the request's `waitUntil`), before.
+   */
+  afterAnswer?: (task: () => void) => void;
+  /**
    * Called once per `read` that answers, with its outcome (e.g. to count hits, misses and
    * bypasses per backend in metrics). A read whose load fails reports nothing. Must not throw.
    */
@@ -43,14 +62,25 @@ export interface ListCacheOptions {
 }
 
 const encoder = new TextEncoder();
+/** `read`'s answers are text when loaded and stored bytes on a hit: nothing to convert. */
+const ANSWER_TEXT: ValueCodec<string | Uint8Array<ArrayBuffer>> = {
+  toText: (value) => value as string,
+  fromBytes: (bytes) => bytes,
+};
 const NEWLINE = 0x0a;
 const ZERO = 0x30;
+
+/** A stored entry (always bytes) read back as the caller's value. */
+function decoded<T>(hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
+  return { value: codec.fromBytes(hit.body as Uint8Array<ArrayBuffer>), cache: 'HIT', ageSeconds: hit.ageSeconds };
+}
 
 /** A store command failed: the read goes on without the store. */
 class StoreUnavailable extends Error {}
 
 export class ListCache {
-  private readonly inFlight = new Map<string, Promise<CachedRead>>();
+  /** Reads of a stored key running in this process, shared by the reads of it that overlap them. */
+  private readonly inFlight = new Map<string, Promise<Outcome<unknown>>>();
   /** Store reads of `peek`, shared by overlapping peeks of one entry. */
   private readonly peeks = new Map<string, Promise<CachedRead | undefined>>();
   /** Loads shared without a store, by backend, local epoch and key. */
@@ -91,25 +121,46 @@ export class ListCache {
    * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
    */
   async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
-    const read = await this.readOnce(backend, key, load, refresh);
+    const { value, ...read } = await this.readOnce(backend, key, load, ANSWER_TEXT, false, refresh);
     this.opts.onOutcome?.(backend, read.cache);
-    return read;
+    return { body: value, ...read };
   }
 
-  private async readOnce(backend: string, key: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {
-    if (this.store.driver === 'none' || this.bypassing()) return { body: await load(), cache: 'BYPASS' };
+  /**
+   * `read` for a value used as an object, not sent as it is (SFTP To Go's whole list, cut into
+   * pages): a hit is read back with `codec.fromBytes`. A load's value goes to its callers at
+   * once, and, given `afterAnswer`, is written as text and stored after they have answered, not
+   * before: for 10,000 users that text is ~6 MB and ~25 ms of work the first answer need not wait
+   * for. Until it is stored, the reads that overlap it share the value, as they share the load.
+   * A failed store is noticed (the bypass window opens) but the load was already reported MISS.
+   */
+  async readValue<T>(backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, refresh = false): Promise<T> {
+    const read = await this.readOnce(backend, key, load, codec, true, refresh);
+    this.opts.onOutcome?.(backend, read.cache);
+    return read.value;
+  }
+
+  private async readOnce<T>(
+    backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, storeLater: boolean, refresh: boolean,
+  ): Promise<Outcome<T>> {
+    if (this.store.driver === 'none' || this.bypassing()) return { value: await load(), cache: 'BYPASS' };
     let fullKey: string;
     try {
       fullKey = await this.entryKey(backend, key);
     } catch (err) {
       this.fail(err);
-      return { body: await load(), cache: 'BYPASS' };
+      return { value: await load(), cache: 'BYPASS' };
     }
     // One load per key at a time in this process; a refresh joins a running load too.
-    const running = this.inFlight.get(fullKey);
+    const running = this.inFlight.get(fullKey) as Promise<Outcome<T>> | undefined;
     if (running) return running;
-    const work = this.readThrough(fullKey, load, refresh).finally(() => this.inFlight.delete(fullKey));
+    const done = () => this.inFlight.delete(fullKey);
+    storeLater &&= this.opts.afterAnswer !== undefined;
+    const work = this.readThrough(fullKey, load, codec, storeLater ? done : undefined, refresh);
     this.inFlight.set(fullKey, work);
+    // Freed once answered (a failed load included), before its callers go on; a value stored
+    // later keeps its key until stored, and readThrough frees it then.
+    void work.then((read) => (storeLater && read.cache === 'MISS' ? undefined : done()), done);
     return work;
   }
 
@@ -190,39 +241,50 @@ export class ListCache {
     return `${this.opts.keyPrefix}list:${backend}:${generation}:${key}`;
   }
 
-  private async readThrough(fullKey: string, load: () => Promise<string>, refresh: boolean): Promise<CachedRead> {
+  /**
+   * The stored value, else `load`'s, stored: before it is returned, or with `storedLater` after
+   * it (a MISS then calls `storedLater` once the store has answered, whatever it answered).
+   */
+  private async readThrough<T>(
+    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: (() => void) | undefined, refresh: boolean,
+  ): Promise<Outcome<T>> {
     const lockKey = `${fullKey}:lock`;
     let locked = false;
     try {
       if (!refresh) {
         const hit = await this.storeGet(fullKey);
-        if (hit) return hit;
+        if (hit) return decoded(hit, codec);
       }
       locked = await this.guard(() => this.store.setIfAbsent(lockKey, '1', this.lockMs));
       if (!locked && !refresh) {
         const filled = await this.waitForOther(fullKey, lockKey);
-        if (filled) return filled;
+        if (filled) return decoded(filled, codec);
       }
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
-      return { body: await load(), cache: 'BYPASS' };
+      return { value: await load(), cache: 'BYPASS' };
     }
-    let body: string;
+    let value: T;
     try {
-      body = await load();
+      value = await load();
     } catch (err) {
       // The load's own error is never cached; free the key for the next try at once.
       if (locked) await this.store.del(lockKey).catch(() => {});
       throw err;
     }
+    const store = () => this.guard(async () => {
+      await this.store.setBytes(fullKey, encoder.encode(`${Date.now()}\n${codec.toText(value)}`), this.opts.ttlSeconds);
+      if (locked) await this.store.del(lockKey);
+    });
+    if (storedLater) {
+      this.opts.afterAnswer!(() => void store().catch(() => {}).finally(storedLater));
+      return { value, cache: 'MISS' };
+    }
     try {
-      await this.guard(async () => {
-        await this.store.setBytes(fullKey, encoder.encode(`${Date.now()}\n${body}`), this.opts.ttlSeconds);
-        if (locked) await this.store.del(lockKey);
-      });
-      return { body, cache: 'MISS' };
+      await store();
+      return { value, cache: 'MISS' };
     } catch {
-      return { body, cache: 'BYPASS' };
+      return { value, cache: 'BYPASS' };
     }
   }
 

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     ttlSeconds: config.cache.ttlSeconds,
     keyPrefix: config.cache.keyPrefix,
     logger,
+    afterAnswer: setImmediate,
     onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
   });
   // One undici pool per backend (demo mode's emulators listen on real sockets too), closed at shutdown.

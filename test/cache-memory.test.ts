@@ -135,3 +135,85 @@ describe('ListCache.peek (the stored answer, never a load)', () => {
     expect(await cache.peek('b', 'k')).toBeUndefined();
   });
 });
+
+describe('ListCache.readValue (a value cut into answers: stored after them)', () => {
+  const silent = createLogger({ level: 'silent' });
+  const nextMacrotask = () => new Promise((resolve) => setImmediate(resolve));
+
+  function setUp(opts: { afterAnswer?: boolean; store?: CacheStore } = {}) {
+    const store = opts.store ?? createMemoryStore(10);
+    const counts = { loads: 0, texts: 0, stored: 0 };
+    const counted: CacheStore = { ...store, setBytes: (key, bytes, ttl) => (counts.stored++, store.setBytes(key, bytes, ttl)) };
+    const outcomes: string[] = [];
+    const cache = new ListCache(counted, {
+      ttlSeconds: 60, keyPrefix: 't:', logger: silent, onOutcome: (backend, outcome) => outcomes.push(`${backend} ${outcome}`),
+      ...(opts.afterAnswer === false ? {} : { afterAnswer: setImmediate }),
+    });
+    const codec = {
+      toText: (value: { users: string[] }) => (counts.texts++, JSON.stringify(value)),
+      fromBytes: (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as { users: string[] },
+    };
+    const load = async () => (counts.loads++, { users: ['ann', 'zoë'] });
+    return { cache, codec, load, counts, outcomes };
+  }
+
+  it('answers with the loaded value first, stores its text after, and reads it back as a HIT', async () => {
+    const { cache, codec, load, counts, outcomes } = setUp();
+    const loaded = await cache.readValue('b', 'all', load, codec);
+    expect(loaded).toEqual({ users: ['ann', 'zoë'] });
+    expect(counts).toEqual({ loads: 1, texts: 0, stored: 0 }); // nothing written before the answer
+    await nextMacrotask();
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+    const hit = await cache.readValue('b', 'all', load, codec);
+    expect(hit).toEqual(loaded);
+    expect(hit).not.toBe(loaded); // parsed from the store, not the loaded object
+    expect(counts.loads).toBe(1);
+    expect(outcomes).toEqual(['b MISS', 'b HIT']);
+  });
+
+  it('hands the loaded value to reads that overlap it until it is stored: one load, one text', async () => {
+    const { cache, codec, load, counts } = setUp();
+    const [a, b] = await Promise.all([cache.readValue('b', 'all', load, codec), cache.readValue('b', 'all', load, codec)]);
+    const afterAnswer = await cache.readValue('b', 'all', load, codec); // answered, not yet stored
+    expect(b).toBe(a);
+    expect(afterAnswer).toBe(a);
+    await nextMacrotask();
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+  });
+
+  it('stores before answering without afterAnswer (the Worker)', async () => {
+    const { cache, codec, load, counts } = setUp({ afterAnswer: false });
+    await cache.readValue('b', 'all', load, codec);
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+  });
+
+  it('a write before the value is stored is not hidden by it: the next read loads again', async () => {
+    const { cache, codec, load, counts } = setUp();
+    await cache.readValue('b', 'all', load, codec);
+    await cache.invalidate('b');
+    await cache.readValue('b', 'all', load, codec);
+    expect(counts.loads).toBe(2);
+    await nextMacrotask();
+    await cache.readValue('b', 'all', load, codec);
+    expect(counts.loads).toBe(2); // the second load's value is the one read back
+  });
+
+  it('a failed load stores nothing and frees the key for the next read', async () => {
+    const { cache, codec, load, counts } = setUp();
+    await expect(cache.readValue('b', 'all', async () => { throw new Error('upstream down'); }, codec)).rejects.toThrow('upstream down');
+    expect(await cache.readValue('b', 'all', load, codec)).toEqual({ users: ['ann', 'zoë'] });
+    await nextMacrotask();
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+  });
+
+  it('a store that fails after the answer opens the bypass window, and nothing is thrown', async () => {
+    const failing: CacheStore = { ...createMemoryStore(10), setBytes: async () => { throw new Error('connection lost'); } };
+    const { cache, codec, load, outcomes } = setUp({ store: failing });
+    expect(await cache.readValue('b', 'all', load, codec)).toEqual({ users: ['ann', 'zoë'] });
+    expect(cache.state()).toBe('ok');
+    await nextMacrotask();
+    await vi.waitFor(() => expect(cache.state()).toBe('degraded'));
+    await cache.readValue('b', 'all', load, codec);
+    expect(outcomes).toEqual(['b MISS', 'b BYPASS']);
+  });
+});

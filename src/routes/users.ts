@@ -1,7 +1,7 @@
 /** Users: list, create, get, patch, delete, password rotation and set (CONTRACT §1–2). */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import type { CachedRead } from '../list-cache.js';
+import type { CachedRead, ValueCodec } from '../list-cache.js';
 import { pageOfAll } from '../paging.js';
 import type { BackendEntry, GatewayEnv } from '../env.js';
 import {
@@ -65,36 +65,17 @@ export function pageKey(key: string, offset: number, limit: number): string {
 }
 
 /**
- * The whole list (SFTP To Go) just loaded for each backend, as text and as users, for the
- * requests that shared that load: their pages are cut from the users in hand instead of parsing
- * the text again (10,000 users: ~6 MB of JSON, ~20 ms and as many MiB per request). Kept only
- * until the next macrotask, when every sharer has had it: holding it longer doubled the peak
- * memory of back-to-back loads. Equal text means equal users, whatever generation it came from.
+ * SFTP To Go's whole list as the cache holds it: the users' JSON. Its pages are cut from the
+ * users; requests that share a load share the users themselves (ListCache.readValue), and only
+ * a hit parses the text again.
  */
-class JustLoaded {
-  private readonly lists = new Map<string, { body: string; users: Presented[] }>();
-
-  /** Keeps `users` for this turn and returns their text, for the cache. */
-  remember(backend: string, users: Presented[]): string {
-    const entry = { body: JSON.stringify(users), users };
-    this.lists.set(backend, entry);
-    setTimeout(() => {
-      if (this.lists.get(backend) === entry) this.lists.delete(backend);
-    }, 0);
-    return entry.body;
-  }
-
-  /** The users of `body` (text, or a hit's UTF-8 bytes): those just loaded when it is their text, else parsed. */
-  parse(backend: string, body: string | Uint8Array): Presented[] {
-    const text = typeof body === 'string' ? body : utf8.decode(body);
-    const loaded = this.lists.get(backend);
-    return loaded && loaded.body === text ? loaded.users : (JSON.parse(text) as Presented[]);
-  }
-}
+const USER_LIST: ValueCodec<Presented[]> = {
+  toText: (users) => JSON.stringify(users),
+  fromBytes: (bytes) => JSON.parse(utf8.decode(bytes)) as Presented[],
+};
 
 export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
   const tag = 'Users';
-  const justLoaded = new JustLoaded();
 
   // A stored page is answered before this route by ./users-cached.ts, with the same checks and
   // answer: what changes here (a check, a header, the cache key) must change there too.
@@ -121,14 +102,12 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     } else if (adapter.listAllUsers) {
       // Every user comes in one upstream answer: cache that once, page and filter it here.
       const loadUsers = async () => (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
-      const loadAll = async () => justLoaded.remember(backend.name, await loadUsers());
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         // No store to fill (none, or bypassed): overlapping loads share one upstream call and
         // its users, and only the page is serialized.
-        const unstored = deps.cache.readWithoutStore(backend.name, 'users:all', loadUsers);
-        if (unstored) return serialize(pageOfAll(await unstored, q));
-        const all = await deps.cache.read(backend.name, 'users:all', loadAll, refresh);
-        return serialize(pageOfAll(justLoaded.parse(backend.name, all.body), q));
+        const all = deps.cache.readWithoutStore(backend.name, 'users:all', loadUsers) ??
+          deps.cache.readValue(backend.name, 'users:all', loadUsers, USER_LIST, refresh);
+        return serialize(pageOfAll(await all, q));
       }, refresh);
     } else {
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {

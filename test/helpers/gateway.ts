@@ -95,6 +95,7 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     ttlSeconds: config.cache.ttlSeconds,
     keyPrefix: opts.keyPrefix ?? 'test:',
     logger,
+    afterAnswer: setImmediate, // as src/node.ts
     ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
     ...(opts.metrics ? { onOutcome: opts.metrics.observeCache.bind(opts.metrics) } : {}),
   });
