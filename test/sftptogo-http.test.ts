@@ -2,8 +2,9 @@
  * SFTP To Go through the gateway's HTTP API: each promise of the adapter as a caller sees it,
  * with the emulator's request log showing what really went upstream.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { createMemoryStore, type CacheStore } from '../src/cache.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 import { createTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -11,7 +12,7 @@ let emu: SftpToGoEmulator;
 let gw: TestGateway;
 const apiKeys = [{ name: 'ops', key: 'ops-key-0123456789abcdef', scopes: ['read', 'write', 'admin'] }];
 
-function gatewayFor(e: SftpToGoEmulator, apiKey = e.apiKey, cache: 'memory' | 'none' = 'memory') {
+function gatewayFor(e: SftpToGoEmulator, apiKey = e.apiKey, cache: 'memory' | 'none' | CacheStore = 'memory') {
   return createTestGateway({
     apiKeys,
     backends: { togo: { provider: 'sftptogo', baseUrl: 'http://togo.test', organizationId: e.organizationId, apiKey } },
@@ -153,6 +154,33 @@ describe('SFTP To Go through the API', () => {
     await gw.json('GET', '/v1/users?order=desc&limit=3');
     await gw.json('GET', '/v1/users?status=disabled');
     expect(emu.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/users'))).toHaveLength(1);
+  });
+
+  it('answers the first page before the whole list is stored; pages asked meanwhile are cut from the same read', async () => {
+    emu.seedCredentials(5, 'early_user');
+    // A store whose write of the whole list waits until released: the answers must not.
+    const store = createMemoryStore(100);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const writes: string[] = [];
+    const slowStore: CacheStore = {
+      ...store,
+      async setBytes(key, bytes, ttl) {
+        writes.push(key.includes('users:all') ? 'whole list' : 'page');
+        if (key.includes('users:all')) await released;
+        return store.setBytes(key, bytes, ttl);
+      },
+    };
+    const early = gatewayFor(emu, emu.apiKey, slowStore);
+    const first = await early.json('GET', '/v1/users?limit=2');
+    expect([first.status, first.headers.get('x-cache'), first.body.data.length]).toEqual([200, 'MISS', 2]);
+    await vi.waitFor(() => expect(writes).toContain('whole list')); // the write began, after the answer
+    const second = await early.json('GET', `/v1/users?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect([second.status, second.body.data.length]).toEqual([200, 2]);
+    expect(upstream().filter((r) => r === 'GET /users')).toHaveLength(1);
+    release();
+    await vi.waitFor(async () => expect((await early.call('GET', '/v1/users?order=desc')).headers.get('x-cache')).toBe('MISS'));
+    expect(upstream().filter((r) => r === 'GET /users')).toHaveLength(1); // a new page, cut from the stored list
   });
 });
 
