@@ -83,7 +83,7 @@ export class ListCache {
   private readonly inFlight = new Map<string, Promise<Outcome<unknown>>>();
   /** Store reads of `peek`, shared by overlapping peeks of one entry. */
   private readonly peeks = new Map<string, Promise<CachedRead | undefined>>();
-  /** Loads shared without a store, by backend, local epoch and key. */
+  /** Value loads shared without a store, by backend, local epoch and key. */
   private readonly sharedLoads = new Map<string, Promise<unknown>>();
   /** Per backend, how many writes of this process have finished: uncached reads share loads within one epoch. */
   private readonly localEpochs = new Map<string, number>();
@@ -133,6 +133,7 @@ export class ListCache {
    * before: for 10,000 users that text is ~6 MB and ~25 ms of work the first answer need not wait
    * for. Until it is stored, the reads that overlap it share the value, as they share the load.
    * A failed store is noticed (the bypass window opens) but the load was already reported MISS.
+   * Without a store, overlapping reads still share one load and its value (see `withoutStore`).
    */
   async readValue<T>(backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, refresh = false): Promise<T> {
     const read = await this.readOnce(backend, key, load, codec, true, refresh);
@@ -141,21 +142,21 @@ export class ListCache {
   }
 
   private async readOnce<T>(
-    backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, storeLater: boolean, refresh: boolean,
+    backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, isValue: boolean, refresh: boolean,
   ): Promise<Outcome<T>> {
-    if (this.store.driver === 'none' || this.bypassing()) return { value: await load(), cache: 'BYPASS' };
+    if (this.store.driver === 'none' || this.bypassing()) return this.withoutStore(backend, key, load, isValue);
     let fullKey: string;
     try {
       fullKey = await this.entryKey(backend, key);
     } catch (err) {
       this.fail(err);
-      return { value: await load(), cache: 'BYPASS' };
+      return this.withoutStore(backend, key, load, isValue);
     }
     // One load per key at a time in this process; a refresh joins a running load too.
     const running = this.inFlight.get(fullKey) as Promise<Outcome<T>> | undefined;
     if (running) return running;
     const done = () => this.inFlight.delete(fullKey);
-    storeLater &&= this.opts.afterAnswer !== undefined;
+    const storeLater = isValue && this.opts.afterAnswer !== undefined;
     const work = this.readThrough(fullKey, load, codec, storeLater ? done : undefined, refresh);
     this.inFlight.set(fullKey, work);
     // Freed once answered (a failed load included), before its callers go on; a value stored
@@ -193,25 +194,21 @@ export class ListCache {
   }
 
   /**
-   * With no store in use (driver `none`, or bypassing a failed one): `load`'s value, shared with
-   * the identical reads that overlap it, and reported as a BYPASS once it answers; undefined when
-   * there is a store to go through (the caller then uses `read`). For SFTP To Go's whole list: N
-   * callers asking at once for 10,000 users hold one copy of them, not N, and no JSON of them is
-   * made that nobody would read. A read never joins one that began before a write of this process
-   * finished (the local epoch), so read-your-writes holds as with a store.
+   * No store to go through (driver `none`, or bypassing a failed one): a BYPASS. A value is
+   * shared with the identical reads that overlap it, so N callers asking at once for SFTP To Go's
+   * 10,000 users hold one copy of them, not N, and no JSON of them is made that nobody would read;
+   * an answer (`read`) is loaded on its own. A read never joins one that began before a write of
+   * this process finished (the local epoch), so read-your-writes holds as with a store.
    */
-  readWithoutStore<T>(backend: string, key: string, load: () => Promise<T>): Promise<T> | undefined {
-    if (this.store.driver !== 'none' && !this.bypassing()) return undefined;
+  private async withoutStore<T>(backend: string, key: string, load: () => Promise<T>, share: boolean): Promise<Outcome<T>> {
+    if (!share) return { value: await load(), cache: 'BYPASS' };
     const flightKey = `${backend}\u0000${this.localEpochs.get(backend) ?? 0}\u0000${key}`;
     let work = this.sharedLoads.get(flightKey) as Promise<T> | undefined;
     if (!work) {
       work = load().finally(() => this.sharedLoads.delete(flightKey));
       this.sharedLoads.set(flightKey, work);
     }
-    return work.then((value) => {
-      this.opts.onOutcome?.(backend, 'BYPASS');
-      return value;
-    });
+    return { value: await work, cache: 'BYPASS' };
   }
 
   /** Makes every cached list of the backend unreachable. Called before a write's answer is sent. */

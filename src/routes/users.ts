@@ -103,11 +103,10 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       // Every user comes in one upstream answer: cache that once, page and filter it here.
       const loadUsers = async () => (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
-        // No store to fill (none, or bypassed): overlapping loads share one upstream call and
-        // its users, and only the page is serialized.
-        const all = deps.cache.readWithoutStore(backend.name, 'users:all', loadUsers) ??
-          deps.cache.readValue(backend.name, 'users:all', loadUsers, USER_LIST, refresh);
-        return serialize(pageOfAll(await all, q));
+        // Overlapping loads share one upstream call and its users, with a store or without one
+        // (then no JSON of the whole list is made: only the page is serialized).
+        const all = await deps.cache.readValue(backend.name, 'users:all', loadUsers, USER_LIST, refresh);
+        return serialize(pageOfAll(all, q));
       }, refresh);
     } else {
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
