@@ -28,7 +28,7 @@ import { createAuthenticator } from '../src/auth.js';
 import { bufferedDestination, createNodeLoggers } from '../src/logger-node.js';
 import { createNodeMetrics } from '../src/metrics-node.js';
 import { requestIdOf } from '../src/request-id.js';
-import { parsePlainListQuery } from '../src/routes/users-cached.js';
+import { answerStoredPage, parsePlainListQuery } from '../src/routes/users-cached.js';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
@@ -70,8 +70,8 @@ async function main(): Promise<void> {
 }
 
 /**
- * The envelope: each step is the one the gateway's short way for a stored page takes
- * (src/routes/users-cached.ts), less the cache and the second route form. A refused key or query
+ * The envelope: each step is the one the gateway's short way for a stored page takes, with its
+ * functions (src/routes/users-cached.ts), less the cache and the second route form. A refused key or query
  * gets a bare 401 / 400: the bench only sends good ones, and its check asks for the 401.
  */
 async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string): Promise<string> {
@@ -90,16 +90,9 @@ async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string): Pr
     const mark = url.indexOf('?');
     if (!parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1))) return c.body(null, 400);
     metrics.observeCache('bench', 'HIT');
-    const res = new Response(body, {
-      status: 200, headers: { 'x-request-id': requestId, 'content-type': 'application/json', 'x-cache': 'HIT', age: '0' },
+    return answerStoredPage({ metrics, requestLogger }, {
+      started, requestId, route: '/v1/users', backend: 'bench', principal: principal.name, page: { body, cache: 'HIT', ageSeconds: 0 },
     });
-    const ms = performance.now() - started;
-    metrics.observeRequest({ route: '/v1/users', method: 'GET', status: 200, backend: 'bench', seconds: ms / 1000 });
-    requestLogger.info(
-      { requestId, method: 'GET', route: '/v1/users', status: 200, durationMs: Math.round(ms * 10) / 10, backend: 'bench', principal: principal.name },
-      'request',
-    );
-    return res;
   });
   return new Promise<string>((resolve) => {
     serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));

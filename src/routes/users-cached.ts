@@ -103,22 +103,46 @@ async function storedPage(
   return page && { page, principal, backend };
 }
 
+/** A stored page's answer, and what its request's metrics and log line say. */
+export interface StoredPageAnswer {
+  /** `performance.now()` when the request began. */
+  started: number;
+  requestId: string;
+  route: string;
+  backend: string;
+  principal: string;
+  page: CachedRead;
+}
+
+/**
+ * The answer of a stored page, with the request metrics and log line that requestContext and
+ * requestMetrics (src/app.ts) write for the full route. bench/servers.ts's envelope answers
+ * through it too, so the bench measures this code.
+ */
+export function answerStoredPage(out: Pick<CachedListDeps, 'metrics' | 'requestLogger'>, a: StoredPageAnswer): Response {
+  // Plain headers: @hono/node-server then writes them without building a Headers object.
+  const res = new Response(a.page.body, { status: 200, headers: { 'x-request-id': a.requestId, ...listAnswerHeaders(a.page) } });
+  const ms = performance.now() - a.started;
+  out.metrics.observeRequest({ route: a.route, method: 'GET', status: 200, backend: a.backend, seconds: ms / 1000 });
+  out.requestLogger.info(
+    { requestId: a.requestId, method: 'GET', route: a.route, status: 200, durationMs: Math.round(ms * 10) / 10, backend: a.backend, principal: a.principal },
+    'request',
+  );
+  return res;
+}
+
 export function cachedUserList(deps: CachedListDeps): MiddlewareHandler<GatewayEnv> {
   return async function cachedUserPage(c, next) {
     const started = performance.now();
     const found = await storedPage(deps, c);
     if (!found) return next();
-    const { page, principal, backend } = found;
-    const requestId = requestIdOf(c.req.header('x-request-id'));
-    const route = c.req.param('backend') === undefined ? '/v1/users' : '/v1/backends/:backend/users';
-    // Plain headers: @hono/node-server then writes them without building a Headers object.
-    const res = new Response(page.body, { status: 200, headers: { 'x-request-id': requestId, ...listAnswerHeaders(page) } });
-    const ms = performance.now() - started;
-    deps.metrics.observeRequest({ route, method: 'GET', status: 200, backend: backend.name, seconds: ms / 1000 });
-    deps.requestLogger.info(
-      { requestId, method: 'GET', route, status: 200, durationMs: Math.round(ms * 10) / 10, backend: backend.name, principal: principal.name },
-      'request',
-    );
-    return res;
+    return answerStoredPage(deps, {
+      started,
+      requestId: requestIdOf(c.req.header('x-request-id')),
+      route: c.req.param('backend') === undefined ? '/v1/users' : '/v1/backends/:backend/users',
+      backend: found.backend.name,
+      principal: found.principal.name,
+      page: found.page,
+    });
   };
 }
