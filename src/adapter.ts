@@ -4,7 +4,7 @@
  * backend's provider lacks the capability. Routes never branch on the provider's name.
  */
 import type {
-  AdapterUser, Capabilities, Connection, NetworkRule, NetworkRuleInput, PasswordRotation, Provider,
+  AdapterUser, Capabilities, Capability, Connection, NetworkRule, NetworkRuleInput, PasswordRotation, Permission, Provider,
   QuotaScan, SshKey, UserCreate, UserPatch, UserStatus,
 } from './model.js';
 import type { ParsedSshKey } from './ssh-key.js';
@@ -44,9 +44,29 @@ export interface HealthResult {
   detail: string;
 }
 
+/** What a backend's server was found to be (CONTRACT §2 `Backend`); null until first reached. */
+export interface ServerInfo {
+  apiVersion: string | null;
+  serverVersion: string | null;
+}
+
 export interface ProviderAdapter {
   readonly provider: Provider;
+  /**
+   * What this backend can do, as known now. Where it depends on the server's version, it is
+   * certain only after `resolve`; before, the adapter says what it assumes.
+   */
   readonly capabilities: Capabilities;
+  /** The permission names this backend can grant, in canonical order (as certain as `capabilities`). */
+  readonly permissions: readonly Permission[];
+  /** The server's API and own version, as found; absent where the provider has neither. */
+  server?(): ServerInfo;
+  /**
+   * Where what the backend can do about `capability` depends on the server's version: finds the
+   * server (one call, the first time), so `capabilities` and `permissions` are certain. Absent
+   * where they never change. Throws the gateway's error when the server cannot be told.
+   */
+  resolve?(ctx: CallContext, capability: Capability): Promise<void>;
 
   listUsers(query: ListUsersQuery, ctx: CallContext): Promise<UserPage>;
   /**

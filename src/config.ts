@@ -42,7 +42,13 @@ export type SftpToGoBackendConfig = z.infer<typeof SftpToGoBackendConfig>;
 export const SftpgoBackendConfig = z
   .object({
     provider: z.literal('sftpgo'),
-    apiVersion: z.literal('v1').default('v1'),
+    /**
+     * `auto` finds the server's API on first use; `v1` pins SFTPGo's REST API v1 (0.9.x and 1.x,
+     * told apart by the server). API v2 (SFTPGo 2.x) is not supported yet.
+     */
+    apiVersion: z
+      .enum(['auto', 'v1'], { error: 'must be "auto" or "v1" (REST API v2, for SFTPGo 2.x, is not supported yet)' })
+      .default('auto'),
     /** The server root; the adapter adds `/api/v1`. */
     baseUrl: httpUrl,
     username: z.string().min(1).optional(),

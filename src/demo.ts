@@ -24,7 +24,7 @@ export async function startDemo(server: { host: string; port: number }): Promise
     defaultBackend: 'demo-sftpgo',
     backends: {
       'demo-sftpgo': {
-        provider: 'sftpgo', apiVersion: 'v1', baseUrl: served.url, sftpHost: 'localhost', sftpPort: 2022,
+        provider: 'sftpgo', apiVersion: 'auto', baseUrl: served.url, sftpHost: 'localhost', sftpPort: 2022,
         homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000,
       },
       'demo-sftptogo': {

@@ -4,11 +4,20 @@
  */
 import { z } from '@hono/zod-openapi';
 
+/**
+ * Every permission name the gateway knows, in the canonical order of CONTRACT §2. A backend
+ * grants a prefix-free subset of them (`Backend.permissions`): SFTP To Go and SFTPGo 0.9.x the
+ * first eight, SFTPGo 1.x eleven, SFTPGo 2.x all sixteen.
+ */
 export const PERMISSIONS = [
   'list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks',
+  'chmod', 'chown', 'chtimes', 'delete_files', 'delete_dirs', 'rename_files', 'rename_dirs', 'copy',
 ] as const;
 export const Permission = z.enum(PERMISSIONS).openapi('Permission');
 export type Permission = z.infer<typeof Permission>;
+
+/** The first eight names: what SFTP To Go and SFTPGo 0.9.x can grant. */
+export const BASIC_PERMISSIONS: readonly Permission[] = PERMISSIONS.slice(0, 8);
 
 export const ACCESS_LEVELS = ['none', 'read-only', 'write-only', 'read-write', 'full', 'custom'] as const;
 export const AccessLevel = z.enum(ACCESS_LEVELS).openapi('AccessLevel');
@@ -50,6 +59,12 @@ export const Usage = z
   .openapi('Usage');
 export type Usage = z.infer<typeof Usage>;
 
+/** A sub-directory's absolute path → its permissions ("/" is the root's: `permissions`). */
+export const DirectoryPermissions = z
+  .record(z.string(), z.array(Permission))
+  .openapi('DirectoryPermissions', { example: { '/incoming': ['list', 'upload'] } });
+export type DirectoryPermissions = z.infer<typeof DirectoryPermissions>;
+
 export const User = z
   .object({
     id: z.string().openapi({ example: '42' }),
@@ -59,7 +74,10 @@ export const User = z
     displayName: z.string().nullable(),
     status: UserStatus,
     accessLevel: AccessLevel,
-    permissions: z.array(Permission),
+    permissions: z.array(Permission).openapi({ description: "The root directory's permissions, in canonical order" }),
+    directoryPermissions: DirectoryPermissions.nullable().openapi({
+      description: 'Sub-directory overrides ({} when none); null where the provider has none',
+    }),
     homeDirectory: z.string(),
     chrootDirectory: z.string().nullable(),
     expiresAt: nullableTime,
@@ -132,10 +150,27 @@ export const NetworkRule = z
   .openapi('NetworkRule');
 export type NetworkRule = z.infer<typeof NetworkRule>;
 
+/** At most this many sub-directories may carry their own permissions in one request. */
+export const MAX_DIRECTORY_ENTRIES = 100;
+
+/** `directoryPermissions` in a request: absolute sub-directory paths (not "/") → permissions. */
+const directoryPermissionsInput = z
+  .record(
+    directory.refine((d) => d.split('/').some((part) => part !== '' && part !== '.'), {
+      message: 'is the root directory: set its permissions with accessLevel or permissions',
+    }),
+    z.array(Permission).max(PERMISSIONS.length * 2),
+  )
+  .refine((m) => Object.keys(m).length <= MAX_DIRECTORY_ENTRIES, { message: `at most ${MAX_DIRECTORY_ENTRIES} directories` })
+  .openapi('DirectoryPermissionsInput', { example: { '/incoming': ['list', 'upload'] } });
+
+const sshKeyList = z.array(z.string().min(1).max(16_384)).max(100);
+
 const userFields = {
   displayName: z.string().max(255).nullable(),
   accessLevel: AccessLevel,
   permissions: z.array(Permission).max(PERMISSIONS.length),
+  directoryPermissions: directoryPermissionsInput.nullable(),
   homeDirectory: directory,
   chrootDirectory: directory.nullable(),
   status: UserStatus,
@@ -148,7 +183,7 @@ export const UserCreate = z
     username,
     ...userFields,
     password,
-    sshKeys: z.array(z.string().min(1).max(16_384)).max(100),
+    sshKeys: sshKeyList,
     networkRules: networkRuleList(),
   })
   .partial()
@@ -157,8 +192,9 @@ export const UserCreate = z
   .openapi('UserCreate');
 export type UserCreate = z.infer<typeof UserCreate>;
 
+/** `sshKeys`, `networkRules` and `directoryPermissions` replace the whole set; `limits` merges. */
 export const UserPatch = z
-  .object({ username, ...userFields, password })
+  .object({ username, ...userFields, password, sshKeys: sshKeyList, networkRules: networkRuleList() })
   .partial()
   .strict()
   .openapi('UserPatch');
@@ -221,7 +257,7 @@ export type QuotaScan = z.infer<typeof QuotaScan>;
 
 export const CAPABILITIES = [
   'displayName', 'networkRules', 'independentChroot', 'rename', 'passwordSet', 'expiration', 'limits',
-  'usage', 'customPermissions', 'connections', 'quotaScans', 'passwordRotation', 'sshKeys',
+  'usage', 'customPermissions', 'connections', 'quotaScans', 'passwordRotation', 'sshKeys', 'directoryPermissions',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 export type Capabilities = Record<Capability, boolean>;
@@ -250,7 +286,16 @@ export const Backend = z
     name: z.string(),
     provider: Provider,
     default: z.boolean(),
+    apiVersion: z.string().nullable().openapi({
+      description: "The provider API version the server speaks (SFTPGo `v1` or `v2`); null until first reached, or where the provider has none",
+      example: 'v1',
+    }),
+    serverVersion: z.string().nullable().openapi({
+      description: "The server's own version as it reports it (SFTPGo `/version`); null until first reached, or where the provider has none",
+      example: '1.2.2',
+    }),
     capabilities: CapabilitiesSchema,
+    permissions: z.array(Permission).openapi({ description: 'The permission names this backend can grant, in canonical order' }),
     health: Health.optional(),
     circuit: Circuit.optional(),
   })

@@ -135,6 +135,10 @@ function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | und
     }
     if (!entry) throw notFound(`No backend named "${name}"`);
     c.set('backend', entry);
+    // Where what a backend can do depends on its server's version, find it first (once).
+    if (capability && entry.adapter.resolve) {
+      await entry.adapter.resolve({ requestId: c.get('requestId'), logger: c.get('logger') }, capability);
+    }
     if (capability && !entry.adapter.capabilities[capability]) {
       throw unsupportedEndpoint(`Backend "${name}" (${entry.adapter.provider}) does not support ${capability}`);
     }
@@ -142,13 +146,17 @@ function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | und
   };
 }
 
+/** The JSON media types @hono/zod-openapi's media-type gate accepts (its `jsonRequestRegex`). */
+const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
+
 /**
  * A JSON body with a lone surrogate in any string is refused (400) before validation: no field
  * of any provider can hold it, and it would crash a mapping or be mangled upstream.
  */
 const refuseMalformedText: MiddlewareHandler<GatewayEnv> = async function refuseMalformedText(c, next) {
-  // Only a JSON body: any other media type gets its 415 from the validators, in the contract's order.
-  if (!/^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i.test(c.req.header('content-type') ?? '')) return next();
+  // Only a body the route's media-type gate takes as JSON: any other gets its 415 from that gate,
+  // in the contract's order (so "application/json;" is a 415 there, and must not be a 400 here).
+  if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
   let body: unknown;
   try {
     body = await c.req.json(); // cached by Hono: the validator reads the same parse

@@ -5,7 +5,7 @@
 import type { output, ZodType } from 'zod';
 import { ConfigError } from './config.js';
 import {
-  GatewayError, conflict, invalidRequest, notFound, rateLimited, unsupportedField, upstreamError, type FieldError,
+  GatewayError, conflict, notFound, rateLimited, unsupportedField, upstreamError, type FieldError,
 } from './errors.js';
 import { upstreamMessage, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
@@ -73,7 +73,10 @@ export function interpretFailure(
   if (status === 429) {
     return rateLimited(`${voice.label} is rate limiting the gateway${said}`, res.headers.get('retry-after') ?? undefined);
   }
-  if (status >= 400 && status < 500) return invalidRequest(`${voice.label} rejected the request${said}`);
+  // Every body the upstream gets is one the gateway built from a request it had already checked:
+  // a refusal the adapter did not read as the caller's (above, or in `special`) is the gateway's
+  // or the upstream's doing, never the caller's 400.
+  if (status >= 400 && status < 500) return upstreamError(`${voice.label} refused the request the gateway built (${status} on ${call})${said}`);
   if (status >= 500) return upstreamError(`${voice.label} answered ${status}${said}`);
   return upstreamError(`${voice.label} answered an unexpected ${status} to ${call}`);
 }

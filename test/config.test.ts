@@ -29,7 +29,7 @@ describe('config', () => {
     const cfg = parseConfig(JSON.stringify(base), env);
     expect(cfg.auth?.apiKeys[0]?.key).toBe(env.OPS_KEY);
     expect(cfg.backends.togo).toMatchObject({ organizationId: 'org-1', apiKey: 'togo-secret', baseUrl: 'https://api.sftptogo.com', timeoutMs: 5000 });
-    expect(cfg.backends.onprem).toMatchObject({ apiVersion: 'v1', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000 });
+    expect(cfg.backends.onprem).toMatchObject({ apiVersion: 'auto', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000 });
     expect(cfg.server).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(cfg.cache).toMatchObject({ driver: 'memory', ttlSeconds: 30 });
     expect(cfg.defaultBackend).toBe('onprem');
@@ -39,6 +39,14 @@ describe('config', () => {
     const cfg = parseConfig(JSON.stringify(base), { ...env, PORT: '9999', HOST: '0.0.0.0' });
     expect(cfg.server).toEqual({ host: '0.0.0.0', port: 9999 });
     expect(() => parseConfig(JSON.stringify(base), { ...env, PORT: 'eighty' })).toThrow(/PORT/);
+  });
+
+  it('takes SFTPGo apiVersion auto (the default) or v1', () => {
+    for (const apiVersion of ['auto', 'v1']) {
+      const cfg = structuredClone(base) as { backends: { onprem: Record<string, unknown> } };
+      cfg.backends.onprem.apiVersion = apiVersion;
+      expect(parseConfig(JSON.stringify(cfg), env).backends.onprem).toMatchObject({ apiVersion });
+    }
   });
 
   it('takes the only backend as the default', () => {
@@ -65,6 +73,7 @@ describe('config', () => {
     ['a timeout out of range', (c) => (c.backends.onprem.timeoutMs = 5), /backends\.onprem\.timeoutMs/],
     ['basic auth username without password', (c) => (c.backends.onprem.username = 'admin'), /backends\.onprem\.password: username and password go together/],
     ['no API keys', (c) => (c.auth.apiKeys = []), /auth\.apiKeys/],
+    ['SFTPGo API v2, not supported yet', (c) => (c.backends.onprem.apiVersion = 'v2'), /backends\.onprem\.apiVersion: must be "auto" or "v1" \(REST API v2, for SFTPGo 2\.x, is not supported yet\)/],
   ];
   it.each(cases)('refuses %s, naming the field', (_name, mutate, message, vars) => {
     expect(configError(mutate, vars).message).toMatch(message);

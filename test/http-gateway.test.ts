@@ -86,10 +86,17 @@ describe('order of checks: 401, 403, 404 backend, 501, then the request', () => 
     expect(body.detail).toMatch(/nope/);
     await expectProblem(await gw.call('GET', '/v1/backends/nope'), 404, 'not_found');
   });
-  it('answers 501 for a missing capability before validating the body', async () => {
-    const body = await expectProblem(await gw.call('PUT', '/v1/users/1/network-rules', { rawBody: '{not json' }), 501, 'not_supported_by_provider');
+  it('answers 501 for a missing capability before validating the body; one that depends on the server version finds it once', async () => {
+    const old = createSftpgoEmulator({ version: '0.9.4' });
+    const gw09 = createTestGateway({
+      backends: { onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test' } },
+      fetchFor: () => old.fetch as typeof fetch,
+    });
+    const body = await expectProblem(await gw09.call('PUT', '/v1/users/1/network-rules', { rawBody: '{not json' }), 501, 'not_supported_by_provider');
     expect(body.backend).toBe('onprem');
-    await expectProblem(await gw.call('GET', '/v1/users/1/network-rules'), 501, 'not_supported_by_provider');
+    await expectProblem(await gw09.call('GET', '/v1/users/1/network-rules'), 501, 'not_supported_by_provider');
+    // Network rules exist from SFTPGo 1.0 on: the first check asked the server's version, the second remembered it.
+    expect(old.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/version']);
   });
   it('answers 501 for what the other provider lacks, before calling it', async () => {
     await expectProblem(await gw.call('GET', '/v1/backends/togo/connections'), 501, 'not_supported_by_provider');
@@ -208,7 +215,8 @@ describe('system routes', () => {
 
   it('shows a live health check that stays 200 when the upstream fails', async () => {
     const ok = await gw.json('GET', '/v1/backends/onprem');
-    expect(ok.body.health).toMatchObject({ ok: true, detail: expect.stringContaining('1.2.0') });
+    expect(ok.body.health).toMatchObject({ ok: true, detail: expect.stringContaining('SFTPGo 1.2.2') });
+    expect([ok.body.apiVersion, ok.body.serverVersion]).toEqual(['v1', '1.2.2']);
     emu.setProviderDown(true);
     const down = await gw.json('GET', '/v1/backends/onprem');
     expect(down.status).toBe(200);

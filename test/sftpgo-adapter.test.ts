@@ -1,13 +1,15 @@
-import type { AdapterUser } from '../src/model.js';
 /**
- * The SFTPGo adapter against the SFTPGo 1.2.0 emulator: in process (its `fetch` injected) and once
- * over a real socket. Each test checks the emulator's request log and state — what really went
- * upstream — not only what the adapter answers.
+ * The SFTPGo adapter against the SFTPGo emulator, which answers as a real 1.2.2 server does (the
+ * recordings) or, with `version: '0.9.4'`, in the seed's 0.9.x shape: in process (its `fetch`
+ * injected) and once over a real socket. Each test checks the emulator's request log and state —
+ * what really went upstream — not only what the adapter answers.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
 import type { CallContext, ProviderAdapter } from '../src/adapter.js';
 import type { SftpgoBackendConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
+import type { AdapterUser, NetworkRuleInput, Permission } from '../src/model.js';
 import { parseSshPublicKey, sshKeyIdOf } from '../src/ssh-key.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { SFTPGO_CAPABILITIES } from '../adapters/sftpgo/adapter.js';
@@ -19,9 +21,11 @@ import { failure } from './helpers/errors.js';
 const plain = (u: AdapterUser) => ({ ...u, raw: u.raw() });
 
 const config: SftpgoBackendConfig = {
-  provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://sftpgo.test/', sftpHost: 'sftp.example.com', sftpPort: 2022,
+  provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://sftpgo.test/', sftpHost: 'sftp.example.com', sftpPort: 2022,
   homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 2000,
 };
+const EIGHT: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks'];
+const ELEVEN: Permission[] = [...EIGHT, 'chmod', 'chown', 'chtimes'];
 
 let emu: SftpgoEmulator;
 let adapter: ProviderAdapter;
@@ -37,59 +41,199 @@ beforeEach(() => {
 
 afterEach(() => emu.reset()); // clears scan timers
 
-
 /** The log as `METHOD path` lines, for compact assertions. */
-const calls = () => emu.requests.map((r) => `${r.method} ${r.path}`);
+const calls = (e: SftpgoEmulator = emu) => e.requests.map((r) => `${r.method} ${r.path}`);
+const stored = (id: string, e: SftpgoEmulator = emu) => e.users.get(Number(id))!;
+const rule = (cidr: string, over: Partial<NetworkRuleInput> = {}): NetworkRuleInput =>
+  ({ cidr, protocol: 'any', enabled: true, description: null, ...over });
 
-async function createAcme(extra: Record<string, unknown> = {}) {
-  const { user } = await adapter.createUser({ username: 'acme_uploads', accessLevel: 'read-write', password: 'Initial-pass-1', ...extra }, ctx);
-  emu.clearRequests();
+async function createAcme(extra: Record<string, unknown> = {}, a: ProviderAdapter = adapter, e: SftpgoEmulator = emu) {
+  const { user } = await a.createUser({ username: 'acme_uploads', accessLevel: 'read-write', password: 'Initial-pass-1', ...extra }, ctx);
+  e.clearRequests();
   return user;
 }
 
+/** A 0.9.x server and an adapter in front of it. */
+function oldServer() {
+  const e = createSftpgoEmulator({ version: '0.9.4', scanDurationMs: 60_000 });
+  return { e, a: createSftpgoAdapter(config, { backend: 'onprem', fetch: e.fetch }) };
+}
+
+/**
+ * What a real SFTPGo 2.x server answers to an API v1 client: its router's 404 under `/api/v1`
+ * (reference/sftpgo-1.2.2-recorded/not-found-path.txt: the same router body), and under `/api/v2`
+ * a 401 without a token (reference/sftpgo-2.7.5-recorded/users-401-no-auth.txt).
+ */
+function apiV2Server(): { fetch: typeof fetch; requests: string[] } {
+  const requests: string[] = [];
+  const app = new Hono();
+  app.use('*', async (c, next) => {
+    requests.push(`${c.req.method} ${c.req.path}`);
+    await next();
+  });
+  app.all('/api/v2/*', (c) => c.json({ error: 'no token found', message: 'Unauthorized' }, 401));
+  app.notFound((c) => c.json({ message: 'Not Found' }, 404));
+  return { fetch: async (input, init) => app.fetch(new Request(input, init)), requests };
+}
+
 describe('factory', () => {
-  it('has the sftpgo capabilities of the contract', () => {
+  it('has the sftpgo capabilities of the contract, per shape; before any contact it assumes 1.x', () => {
     expect(adapter.provider).toBe('sftpgo');
-    expect(adapter.capabilities).toEqual({
-      displayName: false, networkRules: false, independentChroot: false, rename: false, passwordSet: true,
-      expiration: true, limits: true, usage: true, customPermissions: true, connections: true, quotaScans: true,
-      passwordRotation: true, sshKeys: true,
-    });
-    expect(SFTPGO_CAPABILITIES).toBe(adapter.capabilities);
+    const common = {
+      displayName: false, independentChroot: false, rename: false, passwordSet: true, expiration: true, limits: true,
+      usage: true, customPermissions: true, connections: true, quotaScans: true, passwordRotation: true, sshKeys: true,
+    };
+    expect(SFTPGO_CAPABILITIES.map).toEqual({ ...common, networkRules: true, directoryPermissions: true });
+    expect(SFTPGO_CAPABILITIES.list).toEqual({ ...common, networkRules: false, directoryPermissions: false });
+    expect(adapter.capabilities).toBe(SFTPGO_CAPABILITIES.map);
+    expect(adapter.permissions).toEqual(ELEVEN);
+    expect(adapter.server!()).toEqual({ apiVersion: null, serverVersion: null });
   });
 
   it('refuses a bad config at once, naming the field', () => {
     expect(() => createSftpgoAdapter({ ...config, baseUrl: 'ftp://x' }, { backend: 'onprem' })).toThrow(/backends\.onprem\.baseUrl/);
     expect(() => createSftpgoAdapter({ ...config, username: 'admin' }, { backend: 'onprem' })).toThrow(/password/);
+    expect(() => createSftpgoAdapter({ ...config, apiVersion: 'v2' as never }, { backend: 'onprem' })).toThrow(/apiVersion/);
   });
 });
 
-describe('createUser', () => {
-  it('checks the username, then POSTs the whole user with a generated password and the normalized keys', async () => {
+describe('finding the server', () => {
+  it('a write asks /version once and remembers it: 1.2.2 is the map shape', async () => {
+    await adapter.createUser({ username: 'first_user', accessLevel: 'full' }, ctx);
+    await adapter.createUser({ username: 'second_user', accessLevel: 'full' }, ctx);
+    expect(calls().filter((c) => c === 'GET /api/v1/version')).toHaveLength(1);
+    expect(calls()[0]).toBe('GET /api/v1/version');
+    expect(adapter.server!()).toEqual({ apiVersion: 'v1', serverVersion: '1.2.2' });
+    expect(emu.requests.find((r) => r.method === 'POST')!.body).toMatchObject({ permissions: { '/': ['*'] } });
+  });
+
+  it('0.9.4 is the list shape: eight names, no network rules or directory permissions', async () => {
+    const { e, a } = oldServer();
+    await a.resolve!(ctx, 'networkRules');
+    expect([a.capabilities, a.permissions, a.server!()]).toEqual([
+      SFTPGO_CAPABILITIES.list, EIGHT, { apiVersion: 'v1', serverVersion: '0.9.4' },
+    ]);
+    await a.createUser({ username: 'old_user', accessLevel: 'full' }, ctx);
+    expect(e.requests.find((r) => r.method === 'POST')!.body).toMatchObject({ permissions: ['*'] });
+    expect(stored((await a.listUsers({ limit: 1, offset: 0, order: 'asc' }, ctx)).data[0]!.id, e).permissions).toEqual({ '/': ['*'] });
+  });
+
+  it('resolve asks only for a capability that depends on the version', async () => {
+    await adapter.resolve!(ctx, 'sshKeys');
+    expect(calls()).toEqual([]);
+    await adapter.resolve!(ctx, 'directoryPermissions');
+    await adapter.resolve!(ctx, 'networkRules');
+    expect(calls()).toEqual(['GET /api/v1/version']);
+  });
+
+  it('concurrent first uses share one /version call', async () => {
+    await Promise.all(Array.from({ length: 10 }, () => adapter.resolve!(ctx, 'networkRules')));
+    expect(calls()).toEqual(['GET /api/v1/version']);
+  });
+
+  it('reads /version as an array too (the seed document), and a version it cannot read by one stored user', async () => {
+    const arrayEmu = createSftpgoEmulator({ versionAsArray: true, version: '0.9.4' });
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: arrayEmu.fetch });
+    await a.resolve!(ctx, 'networkRules');
+    expect([a.server!().serverVersion, a.capabilities.networkRules]).toEqual(['0.9.4', false]);
+
+    for (const [version, seeded, networkRules] of [['0.9.4', 1, false], ['1.2.2', 1, true], ['0.9.4', 0, true]] as const) {
+      const e = createSftpgoEmulator({ version });
+      e.seedUsers(seeded);
+      const odd: typeof fetch = async (input, init) =>
+        new URL(String(input)).pathname === '/api/v1/version' ? Response.json({ version: 'dev-build' }) : e.fetch(input, init);
+      const b = createSftpgoAdapter(config, { backend: 'onprem', fetch: odd });
+      await b.resolve!(ctx, 'networkRules');
+      // No users: 1.x, what servers run.
+      expect([b.server!(), b.capabilities.networkRules], `${version}, ${seeded} user`).toEqual([
+        { apiVersion: 'v1', serverVersion: 'dev-build' }, networkRules,
+      ]);
+    }
+  });
+
+  it('an answer in the other shape (the server was replaced) makes it find the server again', async () => {
+    let target = emu;
+    const switching: typeof fetch = (input, init) => target.fetch(input, init);
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: switching });
+    await a.resolve!(ctx, 'networkRules');
+    expect(a.server!().serverVersion).toBe('1.2.2');
+    const { e: old } = oldServer();
+    old.seedUsers(1);
+    target = old;
+    const read = await a.getUser('1', ctx);
+    expect([read.permissions, read.directoryPermissions]).toEqual([EIGHT, null]);
+    expect([a.server!(), a.capabilities.networkRules]).toEqual([{ apiVersion: null, serverVersion: null }, false]);
+    await a.resolve!(ctx, 'networkRules');
+    expect(a.server!().serverVersion).toBe('0.9.4');
+  });
+
+  it('a 400 saying the body had the other shape is a 502 naming it, and the server is found again', async () => {
+    let lie = true;
+    const lying: typeof fetch = async (input, init) =>
+      lie && new URL(String(input)).pathname === '/api/v1/version' ? Response.json({ version: '0.9.4' }) : emu.fetch(input, init);
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: lying });
+    const err = await failure(a.createUser({ username: 'shape_user', accessLevel: 'full' }, ctx));
+    expect([err.status, err.code]).toEqual([502, 'upstream_error']);
+    expect(err.detail).toBe(
+      'SFTPGo refused the request the gateway built (400 on POST /api/v1/user): ' +
+        'json: cannot unmarshal array into Go struct field User.permissions of type map[string][]string',
+    );
+    lie = false;
+    await a.createUser({ username: 'shape_user', accessLevel: 'full' }, ctx);
+    expect(a.server!().serverVersion).toBe('1.2.2');
+    // The lie was answered beside the emulator: the one /version it saw is the second finding.
+    expect(calls().filter((c) => c === 'GET /api/v1/version')).toHaveLength(1);
+  });
+
+  it('an API v2 server (SFTPGo 2.x): a 502 that says so, never "user 1 not found"; health not ok', async () => {
+    const v2 = apiV2Server();
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: v2.fetch });
+    const speaksV2 = /^the SFTPGo server at http:\/\/sftpgo\.test speaks REST API v2 \(SFTPGo 2\.x\), not API v1/;
+    for (const run of [() => a.getUser('1', ctx), () => a.deleteUser('1', ctx), () => a.createUser({ username: 'x', accessLevel: 'full' }, ctx),
+      () => a.updateUser('1', { status: 'disabled' }, ctx), () => a.rotatePassword!('1', ctx), () => a.resolve!(ctx, 'networkRules')]) {
+      const err = await failure(run());
+      expect([err.status, err.code], err.detail).toEqual([502, 'upstream_error']);
+      expect(err.detail).toMatch(speaksV2);
+    }
+    expect(await a.health(ctx)).toEqual({ ok: false, detail: expect.stringMatching(speaksV2) });
+    expect(v2.requests).toContain('GET /api/v2/version');
+  });
+
+  it('nothing under /api/v1 nor /api/v2: a 502 about the baseUrl; credentials refused: a 502 naming the setting', async () => {
+    const nothing = createSftpgoAdapter(config, { backend: 'onprem', fetch: async () => Response.json({ message: 'Not Found' }, { status: 404 }) });
+    expect((await failure(nothing.getUser('1', ctx))).detail).toMatch(/no SFTPGo REST API at http:\/\/sftpgo\.test .*baseUrl the server root/);
+    const locked = createSftpgoEmulator({ basicAuth: { username: 'admin', password: 'Right-pass-1' } });
+    const wrong = createSftpgoAdapter({ ...config, username: 'admin', password: 'Wrong-pass-1' }, { backend: 'onprem', fetch: locked.fetch });
+    const err = await failure(wrong.createUser({ username: 'x_user', accessLevel: 'full' }, ctx));
+    expect([err.status, err.detail]).toEqual([
+      502, "SFTPGo rejected the gateway's own credentials (401 on GET /api/v1/version): check the backend's username and password",
+    ]);
+  });
+});
+
+describe('createUser, 1.x', () => {
+  it('checks the username, then POSTs the user with a generated password, the normalized keys and the map', async () => {
     const key = keyOf('ed25519');
     const { user, generatedPassword } = await adapter.createUser(
       { username: 'acme_uploads', accessLevel: 'read-only', sshKeys: [`  ${key.publicKey}  `], limits: { quotaFiles: 10 } },
       ctx,
     );
-    expect(calls()).toEqual(['GET /api/v1/user', 'POST /api/v1/user']);
-    expect(emu.requests[0]!.query).toEqual({ username: 'acme_uploads', limit: '1', offset: '0', order: 'ASC' });
-    const body = emu.requests[1]!.body as Record<string, unknown>;
+    expect(calls()).toEqual(['GET /api/v1/version', 'GET /api/v1/user', 'POST /api/v1/user']);
+    expect(emu.requests[1]!.query).toEqual({ username: 'acme_uploads', limit: '1', offset: '0', order: 'ASC' });
+    const body = emu.requests[2]!.body as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual([
-      'download_bandwidth', 'expiration_date', 'gid', 'home_dir', 'last_login', 'last_quota_update', 'max_sessions',
-      'password', 'permissions', 'public_keys', 'quota_files', 'quota_size', 'status', 'uid', 'upload_bandwidth',
-      'used_quota_file', 'used_quota_size', 'username',
+      'download_bandwidth', 'expiration_date', 'gid', 'home_dir', 'max_sessions', 'password', 'permissions', 'public_keys',
+      'quota_files', 'quota_size', 'status', 'uid', 'upload_bandwidth', 'username',
     ]);
     expect(body).toMatchObject({
-      uid: 0, gid: 0, status: 1, home_dir: '/srv/sftpgo/data/acme_uploads', permissions: ['list', 'download'],
+      uid: 0, gid: 0, status: 1, home_dir: '/srv/sftpgo/data/acme_uploads', permissions: { '/': ['list', 'download'] },
       public_keys: [key.publicKey], quota_files: 10, password: generatedPassword,
     });
     expect(generatedPassword).toMatch(/^[A-Za-z0-9]{32}$/);
-    const stored = emu.users.get(Number(user.id))!;
-    expect(stored.password).toBe(generatedPassword);
-    // Built from the 200 answer (no keys in it) plus the keys sent: no extra GET.
+    expect(stored(user.id).password).toBe(generatedPassword);
     expect(user).toMatchObject({
-      username: 'acme_uploads', sshKeyCount: 1, accessLevel: 'read-only', status: 'active',
-      homeDirectory: '/srv/sftpgo/data/acme_uploads', chrootDirectory: '/srv/sftpgo/data/acme_uploads',
+      username: 'acme_uploads', sshKeyCount: 1, accessLevel: 'read-only', permissions: ['list', 'download'], directoryPermissions: {},
+      status: 'active', homeDirectory: '/srv/sftpgo/data/acme_uploads', chrootDirectory: '/srv/sftpgo/data/acme_uploads',
       limits: { quotaFiles: 10, quotaBytes: null }, usage: { bytes: 0, files: 0, updatedAt: null },
       uri: 'sftp://acme_uploads@sftp.example.com:2022',
     });
@@ -97,45 +241,69 @@ describe('createUser', () => {
     expect(plain(user)).toEqual(plain(await adapter.getUser(user.id, ctx)));
   });
 
-  it('sends the caller password and returns none', async () => {
+  it('sends sub-directory permissions and network rules, and reads them back as stored', async () => {
+    const user = await createAcme({
+      permissions: ['list', 'download', 'chmod'], accessLevel: undefined,
+      directoryPermissions: { '/in/': ['upload', 'list'], '/all': ELEVEN }, networkRules: [rule('192.0.2.7'), rule('10.0.0.0/8')],
+    });
+    expect(stored(user.id).permissions).toEqual({ '/': ['list', 'download', 'chmod'], '/all': ['*'], '/in': ['list', 'upload'] });
+    expect(stored(user.id).filters).toMatchObject({ allowed_ip: ['192.0.2.7/32', '10.0.0.0/8'] });
+    expect([user.accessLevel, user.directoryPermissions]).toEqual(['custom', { '/all': ELEVEN, '/in': ['list', 'upload'] }]);
+    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual([
+      { id: '192.0.2.7_32', cidr: '192.0.2.7/32', protocol: 'any', enabled: true, description: null },
+      { id: '10.0.0.0_8', cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null },
+    ]);
+  });
+
+  it('sends the caller password and returns none; full is *', async () => {
     const result = await adapter.createUser({ username: 'acme_uploads', accessLevel: 'full', password: 'Caller-chosen-1' }, ctx);
     expect(result.generatedPassword).toBeUndefined();
-    expect(emu.users.get(Number(result.user.id))!.password).toBe('Caller-chosen-1');
-    expect((emu.requests[1]!.body as { permissions: string[] }).permissions).toEqual(['*']);
+    expect(stored(result.user.id).password).toBe('Caller-chosen-1');
+    expect(stored(result.user.id).permissions).toEqual({ '/': ['*'] });
+    expect([result.user.accessLevel, result.user.permissions]).toEqual(['full', ELEVEN]);
   });
 
   it('answers 409 for a taken username without POSTing', async () => {
     emu.seedUsers(1, 'taken');
+    await adapter.resolve!(ctx, 'networkRules');
     emu.clearRequests();
     const err = await failure(adapter.createUser({ username: 'taken00001', accessLevel: 'full' }, ctx));
     expect([err.status, err.detail]).toEqual([409, 'username "taken00001" is already taken']);
     expect(calls()).toEqual(['GET /api/v1/user']);
   });
 
-  it('turns the 500 "already exists" of a racing create into 409', async () => {
-    emu.seedUsers(1, 'race');
+  it.each(['sqlite', 'memory'] as const)('turns the 500 of a racing create (%s data provider) into 409', async (dataProvider) => {
+    const e = createSftpgoEmulator({ dataProvider });
+    e.seedUsers(1, 'race');
     // The check runs before the other create lands: it sees no user.
     const racing: typeof fetch = async (input, init) => {
       const url = new URL(String(input));
       if (url.pathname === '/api/v1/user' && url.searchParams.has('username')) return Response.json([]);
-      return emu.fetch(input, init);
+      return e.fetch(input, init);
     };
     const raced = createSftpgoAdapter(config, { backend: 'onprem', fetch: racing });
     const err = await failure(raced.createUser({ username: 'race00001', accessLevel: 'full', password: 'Secret-pass-9' }, ctx));
     expect([err.status, err.code]).toEqual([409, 'conflict']);
-    expect(calls().at(-1)).toBe('POST /api/v1/user');
+    expect(calls(e).at(-1)).toBe('POST /api/v1/user');
+    expect([...e.users.values()].filter((u) => u.username === 'race00001')).toHaveLength(1);
   });
 
   it.each([
     ['displayName', { displayName: 'Acme' }, 422],
-    ['networkRules', { networkRules: [{ cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null }] }, 422],
+    ['a rule for one protocol', { networkRules: [rule('10.0.0.0/8', { protocol: 'sftp' })] }, 422],
+    ['a permission 1.x does not have', { permissions: ['list', 'copy'], accessLevel: undefined }, 422],
+    ['a sub-directory name 1.x does not have', { directoryPermissions: { '/in': ['delete_files'] } }, 422],
     ['a null chrootDirectory', { chrootDirectory: null }, 422],
     ['a chrootDirectory apart from home', { chrootDirectory: '/srv' }, 422],
     ['no permissions at all', { accessLevel: 'none' }, 422],
     ['neither accessLevel nor permissions', { accessLevel: undefined }, 400],
+    ['two keys for one directory', { directoryPermissions: { '/a': ['list'], '/a/': ['upload'] } }, 400],
+    ['a rule that is no CIDR', { networkRules: [rule('300.1.1.1')] }, 400],
     ['a bad SSH key', { sshKeys: ['ssh-ed25519 nope'] }, 400],
     ['the same key twice', { sshKeys: [keyOf('rsa').publicKey, `${keyOf('rsa').publicKey.split(' ').slice(0, 2).join(' ')} other`] }, 400],
-  ])('refuses %s before any upstream call', async (_name, extra, status) => {
+  ])('refuses %s before any user call', async (_name, extra, status) => {
+    await adapter.resolve!(ctx, 'networkRules');
+    emu.clearRequests();
     const err = await failure(adapter.createUser({ username: 'acme_uploads', accessLevel: 'full', ...extra } as never, ctx));
     expect(err.status).toBe(status);
     expect(emu.requests).toEqual([]);
@@ -152,6 +320,37 @@ describe('createUser', () => {
   });
 });
 
+describe('createUser, 0.9.x', () => {
+  it('POSTs the seed document\'s whole user with the list, and answers with the keys it sent', async () => {
+    const { e, a } = oldServer();
+    const key = keyOf('ed25519');
+    const { user } = await a.createUser({ username: 'acme_uploads', accessLevel: 'read-only', sshKeys: [key.publicKey] }, ctx);
+    const body = e.requests.find((r) => r.method === 'POST')!.body as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual([
+      'download_bandwidth', 'expiration_date', 'gid', 'home_dir', 'last_login', 'last_quota_update', 'max_sessions',
+      'password', 'permissions', 'public_keys', 'quota_files', 'quota_size', 'status', 'uid', 'upload_bandwidth',
+      'used_quota_file', 'used_quota_size', 'username',
+    ]);
+    expect(body.permissions).toEqual(['list', 'download']);
+    // 0.9.x answers the create without keys: the adapter adds the ones it sent, with no extra GET.
+    expect([user.sshKeyCount, user.directoryPermissions]).toEqual([1, null]);
+    expect(calls(e).filter((c) => c.startsWith('GET /api/v1/user/'))).toEqual([]);
+  });
+
+  it.each([
+    ['network rules', { networkRules: [rule('10.0.0.0/8')] }],
+    ['sub-directory permissions', { directoryPermissions: { '/in': ['list'] } }],
+    ['a 1.x permission', { permissions: ['list', 'chmod'], accessLevel: undefined }],
+  ])('refuses %s with 422 before any user call', async (_name, extra) => {
+    const { e, a } = oldServer();
+    await a.resolve!(ctx, 'networkRules');
+    e.clearRequests();
+    const err = await failure(a.createUser({ username: 'acme_uploads', accessLevel: 'full', ...extra } as never, ctx));
+    expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
+    expect(e.requests).toEqual([]);
+  });
+});
+
 describe('getUser and ids', () => {
   it.each(['0', '-1', 'abc', '01', '1.5', '2147483648', '99999999999', ''])('%j cannot exist: 404 without a call', async (id) => {
     const err = await failure(adapter.getUser(id, ctx));
@@ -159,7 +358,7 @@ describe('getUser and ids', () => {
     expect(emu.requests).toEqual([]);
   });
 
-  it('maps an upstream 404 to not found', async () => {
+  it("maps SFTPGo's own 404 (with its error text) to not found, with no other call", async () => {
     const err = await failure(adapter.getUser('2147483647', ctx));
     expect([err.status, err.detail]).toEqual([404, 'user 2147483647 not found']);
     expect(calls()).toEqual(['GET /api/v1/user/2147483647']);
@@ -173,7 +372,7 @@ describe('getUser and ids', () => {
 
   it('reads usage after a quota update (server spelling used_quota_files)', async () => {
     const user = await createAcme();
-    Object.assign(emu.users.get(Number(user.id))!, { used_quota_size: 4096, used_quota_files: 3, last_quota_update: 1616615059930 });
+    Object.assign(stored(user.id), { used_quota_size: 4096, used_quota_files: 3, last_quota_update: 1616615059930 });
     expect((await adapter.getUser(user.id, ctx)).usage).toEqual({ bytes: 4096, files: 3, updatedAt: '2021-03-24T19:44:19.930Z' });
   });
 
@@ -258,8 +457,7 @@ describe('updateUser', () => {
     expect(body).not.toHaveProperty('password');
     expect(body).toMatchObject({ id: Number(user.id), status: 0, max_sessions: 2, quota_size: 0, public_keys: [keyOf('rsa').publicKey] });
     expect(updated).toMatchObject({ status: 'disabled', expiresAt: '2030-01-01T00:00:00.000Z', limits: { maxSessions: 2, quotaBytes: null }, sshKeyCount: 1 });
-    const stored = emu.users.get(Number(user.id))!;
-    expect(stored).toMatchObject({ status: 0, quota_size: 0, max_sessions: 2, password: 'Initial-pass-1' });
+    expect(stored(user.id)).toMatchObject({ status: 0, quota_size: 0, max_sessions: 2, password: 'Initial-pass-1' });
     expect(plain(updated)).toEqual(plain(await adapter.getUser(user.id, ctx)));
   });
 
@@ -267,17 +465,36 @@ describe('updateUser', () => {
     const user = await createAcme();
     await adapter.updateUser(user.id, { password: 'Patched-pass-2' }, ctx);
     expect((emu.requests[1]!.body as { password: string }).password).toBe('Patched-pass-2');
-    expect(emu.users.get(Number(user.id))!.password).toBe('Patched-pass-2');
+    expect(stored(user.id).password).toBe('Patched-pass-2');
   });
 
-  it('treats the same username as no rename and refuses another with 422, before any PUT', async () => {
+  it('treats the same username as no rename and refuses another with 422 after one read, before any PUT', async () => {
     const user = await createAcme();
     await adapter.updateUser(user.id, { username: 'acme_uploads', accessLevel: 'full' }, ctx);
-    expect(emu.users.get(Number(user.id))!.permissions).toEqual(['*']);
+    expect(stored(user.id).permissions).toEqual({ '/': ['*'] });
     emu.clearRequests();
     const err = await failure(adapter.updateUser(user.id, { username: 'renamed' }, ctx));
     expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
     expect(calls()).toEqual([`GET /api/v1/user/${user.id}`]);
+  });
+
+  it.each([
+    ['a display name', { displayName: 'x' }, 422],
+    ['a permission 1.x lacks', { permissions: ['copy'] }, 422],
+    ['a null jail', { chrootDirectory: null }, 422],
+    ['a jail apart from the new home', { homeDirectory: '/a', chrootDirectory: '/b' }, 422],
+    ['an empty root set', { permissions: [] }, 422],
+    ['a rule with a description', { networkRules: [rule('10.0.0.0/8', { description: 'office' })] }, 422],
+    ['a rule that is no CIDR', { networkRules: [rule('10.0.0.0/40')] }, 400],
+    ['a key that does not parse', { sshKeys: ['ssh-rsa AAAA'] }, 400],
+    ['disagreeing level and set', { accessLevel: 'read-only', permissions: ['upload'] }, 400],
+  ])('refuses %s before any call', async (_name, patch, status) => {
+    const user = await createAcme();
+    const before = structuredClone(stored(user.id));
+    const err = await failure(adapter.updateUser(user.id, patch as never, ctx));
+    expect(err.status).toBe(status);
+    expect(emu.requests).toEqual([]);
+    expect(stored(user.id)).toEqual(before);
   });
 
   it('moves the jail with homeDirectory and refuses a chroot apart from it', async () => {
@@ -295,7 +512,7 @@ describe('updateUser', () => {
       adapter.updateUser(user.id, { limits: { quotaFiles: 77 } }, ctx),
       adapter.updateUser(user.id, { accessLevel: 'read-only' }, ctx),
     ]);
-    expect(emu.users.get(Number(user.id))).toMatchObject({ status: 0, quota_files: 77, permissions: ['list', 'download'] });
+    expect(stored(user.id)).toMatchObject({ status: 0, quota_files: 77, permissions: { '/': ['list', 'download'] } });
     expect(calls()).toEqual(Array(3).fill([`GET /api/v1/user/${user.id}`, `PUT /api/v1/user/${user.id}`]).flat());
   });
 
@@ -312,10 +529,72 @@ describe('updateUser', () => {
       () => adapter.updateUser('0', {}, ctx), () => adapter.rotatePassword!('x', ctx), () => adapter.setPassword!('-1', 'Abcdefgh1', ctx),
       () => adapter.addSshKey!('abc', {} as never, ctx), () => adapter.deleteSshKey!('', 'k', ctx), () => adapter.deleteUser('1e3', ctx),
       () => adapter.listSshKeys!('3000000000', ctx), () => adapter.startQuotaScan!('07', ctx),
+      () => adapter.listNetworkRules!('0', ctx), () => adapter.replaceNetworkRules!('a', [], ctx),
     ]) {
       expect((await failure(call())).status).toBe(404);
     }
     expect(emu.requests).toEqual([]);
+  });
+});
+
+describe('nothing the model does not carry is lost (1.x)', () => {
+  /** A user with everything: sub-directories, filters beyond allowed_ip, virtual folders, uid/gid, a later server's field. */
+  async function fullUser() {
+    const user = await createAcme({ sshKeys: [keyOf('rsa').publicKey], networkRules: [rule('192.0.2.0/24')] });
+    const u = stored(user.id);
+    u.permissions = { ...u.permissions, '/legacy': ['*'], '/drop': ['upload'], '/locked': [] };
+    u.filters = {
+      ...u.filters, denied_ip: ['10.9.9.0/24'], denied_login_methods: ['keyboard-interactive'], denied_protocols: ['FTP'],
+      file_patterns: [{ path: '/', denied_patterns: ['*.exe'] }], max_upload_file_size: 1_048_576,
+    };
+    u.virtual_folders = [{
+      id: 1, mapped_path: '/srv/shared-folder', used_quota_size: 0, used_quota_files: 0, last_quota_update: 0,
+      virtual_path: '/shared', quota_size: -1, quota_files: -1,
+    }];
+    u.uid = 1001;
+    u.gid = 1002;
+    u.extra = { future_field: { added_by: 'a later server' } };
+    return user;
+  }
+  const whole = (id: string) => structuredClone(stored(id));
+
+  it.each<[string, (id: string) => Promise<unknown>, (before: ReturnType<typeof whole>) => void]>([
+    ['a status patch', (id) => adapter.updateUser(id, { status: 'disabled' }, ctx), (b) => void (b.status = 0)],
+    ['a root level replaces "/" only', (id) => adapter.updateUser(id, { accessLevel: 'full' }, ctx), (b) => void (b.permissions['/'] = ['*'])],
+    ['directoryPermissions replace every other directory', (id) => adapter.updateUser(id, { directoryPermissions: { '/out/': ['list'] } }, ctx),
+      (b) => void (b.permissions = { '/': b.permissions['/']!, '/out': ['list'] })],
+    ['networkRules replace allowed_ip only', (id) => adapter.updateUser(id, { networkRules: [rule('198.51.100.7')] }, ctx),
+      (b) => void (b.filters.allowed_ip = ['198.51.100.7/32'])],
+    ['an empty rule set', (id) => adapter.replaceNetworkRules!(id, [], ctx), (b) => void delete b.filters.allowed_ip],
+    ['sshKeys replace the keys only', (id) => adapter.updateUser(id, { sshKeys: [keyOf('ed25519').publicKey] }, ctx),
+      (b) => void (b.public_keys = [keyOf('ed25519').publicKey])],
+    ['a rotation', (id) => adapter.rotatePassword!(id, ctx), (b) => void (b.password = expect.any(String) as never)],
+    ['a password set', (id) => adapter.setPassword!(id, 'Another-pass-7', ctx), (b) => void (b.password = 'Another-pass-7')],
+    ['a key add', async (id) => adapter.addSshKey!(id, await parseSshPublicKey(keyOf('ecdsa').publicKey), ctx),
+      (b) => void b.public_keys!.push(keyOf('ecdsa').publicKey)],
+    ['a key delete', (id) => adapter.deleteSshKey!(id, sshKeyIdOf(keyOf('rsa').fingerprint), ctx), (b) => void (b.public_keys = null)],
+  ])('%s: the whole upstream object is as before but for that change', async (_name, write, change) => {
+    const user = await fullUser();
+    const expected = whole(user.id);
+    change(expected);
+    await write(user.id);
+    expect(stored(user.id)).toEqual(expected);
+    // A field only a later server has went back unchanged in the PUT.
+    const put = emu.requests.find((r) => r.method === 'PUT')!.body as Record<string, unknown>;
+    expect(put.future_field).toEqual({ added_by: 'a later server' });
+  });
+
+  it('an S3 filesystem keeps its secret through a write (the server shows it redacted and keeps it)', async () => {
+    const user = await createAcme();
+    stored(user.id).filesystem = {
+      provider: 1, s3config: { bucket: 'b', region: 'eu-west-1', access_key: 'AKIA1', access_secret: `$aes$${'ab'.repeat(32)}$c0ffee` },
+      gcsconfig: {}, azblobconfig: {},
+    };
+    const before = whole(user.id);
+    await adapter.updateUser(user.id, { status: 'disabled' }, ctx);
+    expect(stored(user.id)).toEqual({ ...before, status: 0 });
+    const raw = (await adapter.getUser(user.id, ctx)).raw();
+    expect(JSON.stringify(raw)).not.toContain('c0ffee');
   });
 });
 
@@ -336,14 +615,17 @@ describe('passwords', () => {
     const { password, rotatedAt } = await adapter.rotatePassword!(user.id, ctx);
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(Date.parse(rotatedAt)).toBeGreaterThanOrEqual(before - 1);
-    expect(emu.users.get(Number(user.id))).toMatchObject({ password, public_keys: [keyOf('ecdsa').publicKey] });
+    expect(stored(user.id)).toMatchObject({ password, public_keys: [keyOf('ecdsa').publicKey] });
     expect(calls()).toEqual([`GET /api/v1/user/${user.id}`, `PUT /api/v1/user/${user.id}`]);
   });
 
-  it('sets the caller password', async () => {
+  it('sets the caller password; an empty one is a 400 without a call', async () => {
     const user = await createAcme();
     await adapter.setPassword!(user.id, 'Caller-set-3', ctx);
-    expect(emu.users.get(Number(user.id))!.password).toBe('Caller-set-3');
+    expect(stored(user.id).password).toBe('Caller-set-3');
+    emu.clearRequests();
+    expect((await failure(adapter.setPassword!(user.id, '', ctx))).status).toBe(400);
+    expect(emu.requests).toEqual([]);
   });
 });
 
@@ -351,7 +633,7 @@ describe('SSH keys', () => {
   it('lists parsed keys and skips (with a warning) a stored key that does not parse', async () => {
     const rsa = keyOf('rsa');
     const user = await createAcme({ sshKeys: [rsa.publicKey] });
-    emu.users.get(Number(user.id))!.public_keys!.push('ssh-rsa-cert-v01@openssh.com AAAA broken');
+    stored(user.id).public_keys!.push('ssh-rsa-cert-v01@openssh.com AAAA broken');
     const keys = await adapter.listSshKeys!(user.id, ctx);
     expect(keys).toEqual([{
       id: sshKeyIdOf(rsa.fingerprint), type: 'rsa', fingerprint: rsa.fingerprint, comment: rsa.comment,
@@ -364,7 +646,7 @@ describe('SSH keys', () => {
     const user = await createAcme({ sshKeys: [keyOf('rsa').publicKey], limits: { quotaFiles: 5 } });
     const added = await adapter.addSshKey!(user.id, await parseSshPublicKey(keyOf('ed25519').publicKey), ctx);
     expect(added.fingerprint).toBe(keyOf('ed25519').fingerprint);
-    expect(emu.users.get(Number(user.id))).toMatchObject({
+    expect(stored(user.id)).toMatchObject({
       public_keys: [keyOf('rsa').publicKey, keyOf('ed25519').publicKey], quota_files: 5, password: 'Initial-pass-1',
     });
     expect(emu.requests[1]!.body).not.toHaveProperty('password');
@@ -376,27 +658,53 @@ describe('SSH keys', () => {
     const [a, b] = [keyOf('rsa'), keyOf('ed25519')];
     const user = await createAcme({ sshKeys: [a.publicKey, b.publicKey] });
     await adapter.deleteSshKey!(user.id, sshKeyIdOf(a.fingerprint), ctx);
-    expect(emu.users.get(Number(user.id))!.public_keys).toEqual([b.publicKey]);
+    expect(stored(user.id).public_keys).toEqual([b.publicKey]);
     emu.clearRequests();
     const err = await failure(adapter.deleteSshKey!(user.id, 'nope', ctx));
     expect(err.status).toBe(404);
     expect(calls()).toEqual([`GET /api/v1/user/${user.id}`]);
   });
 
-  it('refuses with 409 to remove the last key of a user without a password', async () => {
+  it.each(['1.2.2', '0.9.4'])('%s: the last key of a user without a password stays: a delete or an empty key set is a 409, nothing written', async (version) => {
+    const e = createSftpgoEmulator({ version });
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: e.fetch });
     const key = keyOf('ed25519');
-    const user = await createAcme({ sshKeys: [key.publicKey] });
-    delete emu.users.get(Number(user.id))!.password;
-    const err = await failure(adapter.deleteSshKey!(user.id, sshKeyIdOf(key.fingerprint), ctx));
-    expect([err.status, err.code]).toEqual([409, 'conflict']);
-    expect(err.detail).toMatch(/set a password first/);
-    expect(emu.users.get(Number(user.id))!.public_keys).toEqual([key.publicKey]);
+    const user = await createAcme({ sshKeys: [key.publicKey] }, a, e);
+    delete stored(user.id, e).password;
+    const before = structuredClone(stored(user.id, e));
+    for (const run of [() => a.deleteSshKey!(user.id, sshKeyIdOf(key.fingerprint), ctx), () => a.updateUser(user.id, { sshKeys: [] }, ctx)]) {
+      const err = await failure(run());
+      expect([err.status, err.code]).toEqual([409, 'conflict']);
+      expect(err.detail).toMatch(/has no password: .* would leave no way to log in; set a password first/);
+    }
+    expect(stored(user.id, e)).toEqual(before);
   });
 
   it('reads every fixture key type back', async () => {
     const lines = sshKeys.map((k) => k.publicKey);
     const user = await createAcme({ sshKeys: lines });
     expect((await adapter.listSshKeys!(user.id, ctx)).map((k) => k.fingerprint)).toEqual(sshKeys.map((k) => k.fingerprint));
+  });
+});
+
+describe('network rules (1.x)', () => {
+  it('replaces allowed_ip as a whole set and lists it; [] removes every rule', async () => {
+    const user = await createAcme();
+    const rules = await adapter.replaceNetworkRules!(user.id, [rule('203.0.113.7'), rule('2001:DB8::/32'), rule('203.0.113.7/32')], ctx);
+    expect(rules.map((r) => [r.id, r.cidr])).toEqual([['203.0.113.7_32', '203.0.113.7/32'], ['2001:db8::_32', '2001:db8::/32']]);
+    expect(stored(user.id).filters.allowed_ip).toEqual(['203.0.113.7/32', '2001:db8::/32']);
+    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual(rules);
+    expect(await adapter.replaceNetworkRules!(user.id, [], ctx)).toEqual([]);
+    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual([]);
+  });
+
+  it('refuses a rule SFTPGo cannot hold with 422, before any call', async () => {
+    const user = await createAcme();
+    for (const over of [{ protocol: 'ftps' }, { enabled: false }, { description: 'x' }] as const) {
+      const err = await failure(adapter.replaceNetworkRules!(user.id, [rule('10.0.0.0/8', over)], ctx));
+      expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
+    }
+    expect(emu.requests).toEqual([]);
   });
 });
 
@@ -408,7 +716,7 @@ describe('connections and quota scans', () => {
     expect(conns).toHaveLength(3);
     expect(conns[0]).toMatchObject({
       id: '6a1c3b4f5e2d7a8b9c0d1e2f3a4b5c6d', username: 'alice', protocol: 'SFTP', remoteAddress: '192.0.2.10:52144',
-      transfers: [{ operation: 'upload', path: '/uploads/report.csv', bytes: 1_048_576 }],
+      transfers: [{ operation: 'upload', path: '/uploads/report.csv', bytes: 1_048_576, lastActivityAt: null }],
     });
     expect(conns[0]!.transfers[0]!.startedAt).toMatch(/Z$/);
     await adapter.closeConnection!(conns[1]!.id, ctx);
@@ -418,37 +726,48 @@ describe('connections and quota scans', () => {
     expect(urls.at(-1)).toBe('http://sftpgo.test/api/v1/connection/a%2Fb%20c');
   });
 
-  it('starts a scan with the user object, 409 while it runs, and lists it', async () => {
-    const user = await createAcme();
-    await adapter.startQuotaScan!(user.id, ctx);
-    expect(calls()).toEqual([`GET /api/v1/user/${user.id}`, 'POST /api/v1/quota_scan']);
-    expect(emu.requests[1]!.body).toMatchObject({ id: Number(user.id), username: 'acme_uploads' });
-    const err = await failure(adapter.startQuotaScan!(user.id, ctx));
+  it.each(['1.2.2', '0.9.4'])('%s: starts a scan with the user object, 409 while it runs, and lists it', async (version) => {
+    const e = createSftpgoEmulator({ version, scanDurationMs: 60_000 });
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: e.fetch });
+    const user = await createAcme({}, a, e);
+    await a.startQuotaScan!(user.id, ctx);
+    expect(calls(e)).toEqual([`GET /api/v1/user/${user.id}`, 'POST /api/v1/quota_scan']);
+    expect(e.requests[1]!.body).toMatchObject({ id: Number(user.id), username: 'acme_uploads' });
+    const err = await failure(a.startQuotaScan!(user.id, ctx));
     expect([err.status, err.detail]).toEqual([409, 'a quota scan is already running for acme_uploads']);
-    const scans = await adapter.listQuotaScans!(ctx);
-    expect(scans).toEqual([{ username: 'acme_uploads', startedAt: expect.stringMatching(/Z$/) }]);
-    expect((await failure(adapter.startQuotaScan!('404', ctx))).status).toBe(404);
+    expect(await a.listQuotaScans!(ctx)).toEqual([{ username: 'acme_uploads', startedAt: expect.stringMatching(/Z$/) }]);
+    expect((await failure(a.startQuotaScan!('404', ctx))).status).toBe(404);
+    e.reset();
   });
 });
 
 describe('health', () => {
-  it('is ok with the version and the data provider state', async () => {
-    expect(await adapter.health(ctx)).toEqual({ ok: true, detail: 'SFTPGo 1.2.0; data provider: Alive' });
-    expect(calls().sort()).toEqual(['GET /api/v1/providerstatus', 'GET /api/v1/version']);
+  it('is ok with the version, the data provider state and one user read', async () => {
+    emu.seedUsers(2);
+    expect(await adapter.health(ctx)).toEqual({ ok: true, detail: 'SFTPGo 1.2.2, API v1 (1.x shape); data provider: Alive; users readable' });
+    expect(calls()).toEqual(['GET /api/v1/version', 'GET /api/v1/providerstatus', 'GET /api/v1/user']);
+    expect(adapter.server!()).toEqual({ apiVersion: 'v1', serverVersion: '1.2.2' });
+    const { a } = oldServer();
+    expect((await a.health(ctx)).detail).toBe('SFTPGo 0.9.4, API v1 (0.9.x shape); data provider: Alive; users readable');
   });
 
-  it('reads /version as an array too', async () => {
-    const arrayEmu = createSftpgoEmulator({ versionAsArray: true });
-    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: arrayEmu.fetch });
-    expect((await a.health(ctx)).detail).toBe('SFTPGo 1.2.0; data provider: Alive');
+  it('is not ok, saying why, when the users cannot be read', async () => {
+    emu.seedUsers(1);
+    const broken: typeof fetch = async (input, init) =>
+      new URL(String(input)).pathname === '/api/v1/user' ? Response.json([{ id: 1, username: 'x', status: 1, home_dir: '/x', permissions: 'all' }]) : emu.fetch(input, init);
+    const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: broken });
+    expect(await a.health(ctx)).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/^SFTPGo answered 200 with a body that is not a list of users \(0\.permissions: /),
+    });
   });
 
   it('is not ok when the data provider fails or SFTPGo is unreachable, and never throws', async () => {
     emu.setProviderDown(true);
-    expect(await adapter.health(ctx)).toEqual({ ok: false, detail: expect.stringMatching(/^SFTPGo 1\.2\.0; data provider: unable to open database/) });
+    expect(await adapter.health(ctx)).toEqual({ ok: false, detail: expect.stringMatching(/^SFTPGo 1\.2\.2, API v1 \(1\.x shape\); data provider: .+/) });
     emu.setProviderDown(false);
     emu.setFaults({ reset: true });
-    expect(await adapter.health(ctx)).toEqual({ ok: false, detail: expect.stringMatching(/^unreachable/) });
+    expect(await adapter.health(ctx)).toEqual({ ok: false, detail: expect.stringMatching(/SFTPGo could not be reached|fetch failed|connection/i) });
   });
 });
 
@@ -456,8 +775,8 @@ describe('upstream statuses', () => {
   it.each([
     [401, 502, 'upstream_error', /rejected the gateway's own credentials/],
     [403, 502, 'upstream_error', /rejected the gateway's own credentials/],
-    [400, 400, 'invalid_request', /^SFTPGo rejected the request: emulated fault/],
-    [405, 400, 'invalid_request', /^SFTPGo rejected the request/],
+    [400, 502, 'upstream_error', /^SFTPGo refused the request the gateway built \(400 on GET \/api\/v1\/user\): emulated fault/],
+    [405, 502, 'upstream_error', /^SFTPGo refused the request the gateway built \(405 on GET/],
     [500, 502, 'upstream_error', /^SFTPGo answered 500: emulated fault/],
     [503, 502, 'upstream_error', /^SFTPGo answered 503/],
   ])('%i → %i %s', async (upstream, status, code, detail) => {
@@ -484,14 +803,15 @@ describe('upstream statuses', () => {
   });
 
   it('never echoes a password an upstream error repeats', async () => {
-    const echo: typeof fetch = async (_input, init) =>
-      init?.method === 'POST'
-        ? Response.json({ status: 400, error: 'bad password "Leaky-Secret-1"' }, { status: 400 })
-        : Response.json([]);
+    const echo: typeof fetch = async (input, init) => {
+      const path = new URL(String(input)).pathname;
+      if (init?.method === 'POST') return Response.json({ error: 'bad password "Leaky-Secret-1"', message: '' }, { status: 400 });
+      return path === '/api/v1/version' ? Response.json({ version: '1.2.2' }) : Response.json([]);
+    };
     const leaky = createSftpgoAdapter(config, { backend: 'onprem', fetch: echo });
     const err = await failure(leaky.createUser({ username: 'acme', accessLevel: 'full', password: 'Leaky-Secret-1' }, ctx));
-    expect(err.status).toBe(400);
-    expect(err.detail).not.toContain('Leaky-Secret-1');
+    expect(err.status).toBe(502);
+    expect(err.detail).toBe('SFTPGo refused the request the gateway built (400 on POST /api/v1/user): bad password "[redacted]"');
   });
 });
 
@@ -504,7 +824,7 @@ describe('over a real socket, with basic auth', () => {
       const { user } = await real.createUser({ username: 'socket_user', accessLevel: 'write-only', password: 'Socket-pass-1', sshKeys: [keyOf('dsa').publicKey] }, ctx);
       expect(plain(await real.getUser(user.id, ctx))).toEqual(plain(user));
       expect(socketEmu.requests.map((r) => r.headers.authorization)).toEqual(
-        Array(3).fill(`Basic ${Buffer.from('admin:Admin-pass-123').toString('base64')}`),
+        Array(4).fill(`Basic ${Buffer.from('admin:Admin-pass-123').toString('base64')}`),
       );
       expect(await real.health(ctx)).toMatchObject({ ok: true });
 

@@ -22,8 +22,9 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
+/** An emulator in the seed's 0.9.x shape (the cases below were written for it). */
 function fresh(opts: SftpgoEmulatorOptions = {}): SftpgoEmulator {
-  emu = createSftpgoEmulator({ scanDurationMs: 30, ...opts });
+  emu = createSftpgoEmulator({ scanDurationMs: 30, version: '0.9.4', ...opts });
   return emu;
 }
 
@@ -282,9 +283,9 @@ describe('connections, version, provider status, routing', () => {
 
   it('answers /version with an object, or an array with versionAsArray', async () => {
     fresh();
-    expect((await callJson('GET', '/version')).body).toMatchObject({ version: '1.2.0', build_date: expect.any(String), commit_hash: expect.any(String) });
+    expect((await callJson('GET', '/version')).body).toMatchObject({ version: '0.9.4', build_date: expect.any(String), commit_hash: expect.any(String) });
     fresh({ versionAsArray: true });
-    expect((await callJson('GET', '/version')).body).toEqual([expect.objectContaining({ version: '1.2.0' })]);
+    expect((await callJson('GET', '/version')).body).toEqual([expect.objectContaining({ version: '0.9.4' })]);
   });
 
   it('reports the provider alive, or down through the backdoor', async () => {
@@ -437,5 +438,327 @@ describe('faults', () => {
     await sleep(30);
     await server.close();
     expect(await pending).toBeInstanceOf(TypeError);
+  });
+});
+
+// --- SFTPGo 1.2.2 (the default) ---------------------------------------------------------------------
+// The replay of the recorded exchanges (sftpgo-recordings.test.ts) proves the shapes it covers;
+// these cases cover what the recordings do not show.
+
+const bob = {
+  username: 'bob',
+  password: 'Secr3t!',
+  home_dir: '/srv/sftpgo/data/bob',
+  permissions: { '/': ['list', 'download'] },
+  status: 1,
+  public_keys: [ED25519],
+};
+
+function fresh1(opts: SftpgoEmulatorOptions = {}): SftpgoEmulator {
+  emu = createSftpgoEmulator({ scanDurationMs: 30, ...opts });
+  return emu;
+}
+
+function create1(body: Record<string, unknown> = {}): ReturnType<typeof callJson> {
+  return callJson('POST', '/user', { ...bob, ...body });
+}
+
+describe('1.x users', () => {
+  it('defaults to 1.2.2 and says so', async () => {
+    fresh1();
+    expect(emu.version).toBe('1.2.2');
+    expect((await callJson('GET', '/version')).body).toEqual({ version: '1.2.2', build_date: '', commit_hash: '', features: expect.any(Array) });
+    expect((await emu.fetch('/healthz')).status).toBe(200);
+  });
+
+  it('stores and returns sub-directory permissions: cleaned, sorted, `*` alone, empty lists kept', async () => {
+    fresh1();
+    const res = await create1({ permissions: { '/out': [], '/in/': ['upload', '*'], '/': ['list', 'chmod', 'chown', 'chtimes'], '/a//b/../c': ['list'] } });
+    expect(res.status).toBe(200);
+    const expected = { '/': ['list', 'chmod', 'chown', 'chtimes'], '/a/c': ['list'], '/in': ['*'], '/out': [] };
+    expect(res.body.permissions).toEqual(expected);
+    expect(emu.users.get(1)?.permissions).toEqual(expected);
+    const text = await (await call('GET', '/user/1')).text();
+    expect(text).toContain('"permissions":{"/":["list","chmod","chown","chtimes"],"/a/c":["list"],"/in":["*"],"/out":[]}');
+  });
+
+  const permissionCases: Array<[string, unknown, string]> = [
+    ['no permissions', {}, 'please grant some permissions to this user'],
+    ['null permissions', null, 'please grant some permissions to this user'],
+    ['no root', { '/in': ['list'] }, 'permissions for the root dir "/" must be set'],
+    ['an empty root', { '/': [] }, 'no permissions granted for the directory: "/"'],
+    ['an unknown permission', { '/': ['list'], '/in': ['fly'] }, 'invalid permission: "fly"'],
+    ['more entries than permissions', { '/': Array(13).fill('list') }, 'invalid permissions'],
+    ['a relative directory', { '/': ['*'], 'in': ['list'] }, 'cannot set permissions for non absolute path: "in"'],
+    ['an alias of the root', { '/': ['*'], '/.': ['list'] }, 'cannot set permissions for invalid subdirectory: "/." is an alias for "/"'],
+    ['a list where a map goes', ['*'], ''],
+  ];
+  it.each(permissionCases)('refuses %s', async (_name, permissions, message) => {
+    fresh1();
+    const res = await create1({ permissions });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: message ? `Validation error: ${message}` : 'json: cannot unmarshal array into Go struct field User.permissions of type map[string][]string',
+      message: '',
+    });
+    expect(emu.users.size).toBe(0);
+  });
+
+  const filterCases: Array<[string, Record<string, unknown>, string]> = [
+    ['an address without a mask', { allowed_ip: ['10.0.0.1'] }, 'could not parse allowed IP/Mask "10.0.0.1" : invalid CIDR address: 10.0.0.1'],
+    ['a mask too wide', { allowed_ip: ['10.0.0.0/33'] }, 'could not parse allowed IP/Mask "10.0.0.0/33" : invalid CIDR address: 10.0.0.0/33'],
+    ['a bad denied mask (checked first)', { allowed_ip: ['x'], denied_ip: ['2001:db8::/129'] }, 'could not parse denied IP/Mask "2001:db8::/129" : invalid CIDR address: 2001:db8::/129'],
+    ['an unknown login method', { denied_login_methods: ['telepathy'] }, 'invalid login method: "telepathy"'],
+    ['every login method', { denied_login_methods: ['publickey', 'password', 'keyboard-interactive', 'publickey+password', 'publickey+keyboard-interactive'] }, 'invalid denied_login_methods'],
+    ['an unknown protocol', { denied_protocols: ['HTTP'] }, 'invalid protocol: "HTTP"'],
+    ['an empty pattern filter', { file_patterns: [{ path: '/' }] }, 'empty file patterns filter for path "/"'],
+    ['a bad pattern', { file_patterns: [{ path: '/', denied_patterns: ['[a-'] }] }, 'invalid file pattern filter "[a-"'],
+  ];
+  it.each(filterCases)('refuses filters with %s', async (_name, filters, message) => {
+    fresh1();
+    const res = await create1({ filters });
+    expect([res.status, res.body]).toEqual([400, { error: `Validation error: ${message}`, message: '' }]);
+  });
+
+  it('takes CIDRs as Go 1.15 net.ParseCIDR does, and writes filters with omitempty', async () => {
+    fresh1();
+    const filters = {
+      allowed_ip: ['192.0.2.0/24', '2001:db8::/32', '::ffff:192.0.2.1/128', '010.1.1.1/8', '::/0'],
+      denied_login_methods: ['password'], denied_protocols: [], max_upload_file_size: 0,
+      file_patterns: [{ path: '/docs/', allowed_patterns: ['*.PDF'] }],
+    };
+    const res = await create1({ filters });
+    expect(res.status).toBe(200);
+    expect(res.body.filters).toEqual({
+      allowed_ip: filters.allowed_ip, denied_login_methods: ['password'], file_patterns: [{ path: '/docs', allowed_patterns: ['*.pdf'] }],
+    });
+  });
+
+  it('fills home_dir from usersBaseDir, as users_base_dir does', async () => {
+    fresh1({ usersBaseDir: '/data/users' });
+    expect((await create1({ home_dir: undefined })).body.home_dir).toBe('/data/users/bob');
+  });
+
+  it('answers Go decoder errors: syntax, nesting, numbers', async () => {
+    fresh1();
+    const cases: Array<[string, string]> = [
+      ['', 'EOF'],
+      ['{"username": ', 'unexpected EOF'],
+      ['{"username": x}', "invalid character 'x' looking for beginning of value"],
+      ['{"username" "x"}', "invalid character '\"' after object key"],
+      ['{"uid": 01}', "invalid character '1' after object key:value pair"],
+      ['[1 2]', "invalid character '2' after array element"],
+      ['{"status": tru}', "invalid character '}' in literal true (expecting 'e')"],
+      ['{"filters": {"allowed_ip": "10.0.0.0/8"}}', 'json: cannot unmarshal string into Go struct field UserFilters.filters.allowed_ip of type []string'],
+      ['{"permissions": {"/": "*"}}', 'json: cannot unmarshal string into Go struct field User.permissions of type []string'],
+      ['{"filesystem": {"provider": "1"}}', 'json: cannot unmarshal string into Go struct field Filesystem.filesystem.provider of type dataprovider.FilesystemProvider'],
+      ['{"quota_size": 1e3}', 'json: cannot unmarshal number 1e3 into Go struct field User.quota_size of type int64'],
+      ['"bob"', 'json: cannot unmarshal string into Go value of type dataprovider.User'],
+    ];
+    for (const [body, error] of cases) {
+      const res = await callJson('POST', '/user', body);
+      expect([body, res.status, res.body]).toEqual([body, 400, { error, message: '' }]);
+    }
+  });
+
+  it('ignores what follows the first JSON value and matches keys case-insensitively', async () => {
+    fresh1();
+    const res = await callJson('POST', '/user', `${JSON.stringify({ ...bob, USERNAME: 'Bob2', Quota_Size: 7 })} trailing`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ username: 'Bob2', quota_size: 7 });
+  });
+
+  it('numbers ids as SQLite AUTOINCREMENT, or as the memory provider (highest + 1)', async () => {
+    fresh1();
+    await create1();
+    emu.users.set(7, { ...emu.users.get(1)!, id: 7, username: 'seven' });
+    emu.users.delete(7);
+    expect((await create1({ username: 'carl' })).body.id).toBe(2);
+    emu.users.set(9, { ...emu.users.get(1)!, id: 9, username: 'nine' });
+    expect((await create1({ username: 'dora' })).body.id).toBe(10);
+    emu.users.delete(10);
+    expect((await create1({ username: 'erin' })).body.id).toBe(11);
+
+    fresh1({ dataProvider: 'memory' });
+    await create1();
+    await create1({ username: 'carl' });
+    await callJson('DELETE', '/user/2');
+    expect((await create1({ username: 'dora' })).body.id).toBe(2);
+    expect(await callJson('GET', '/user/99')).toEqual({ status: 404, body: { error: 'Not found: user with ID 99 does not exist', message: '' } });
+    // the memory provider finds the user to update by the body's username, so a rename is a 404
+    expect(await callJson('PUT', '/user/1', { username: 'renamed' })).toEqual({ status: 404, body: { error: 'Not found: username "renamed" does not exist', message: '' } });
+    expect((await callJson('POST', '/user', { ...bob })).body).toEqual({ error: 'username "bob" already exists', message: '' });
+  });
+
+  it('writes fields a later version adds (extra) after the known ones, and keeps them on update', async () => {
+    fresh1();
+    await create1();
+    emu.users.get(1)!.extra = { description: 'from the future', status: 'shadowed' };
+    const text = await (await call('GET', '/user/1')).text();
+    expect(text).toMatch(/"filesystem":\{[^]*\},"description":"from the future"\}\n$/);
+    expect(JSON.parse(text).status).toBe(1);
+    await callJson('PUT', '/user/1', { max_sessions: 3 });
+    expect(emu.users.get(1)?.extra).toEqual({ description: 'from the future', status: 'shadowed' });
+  });
+
+  it('seeds valid 1.x users', async () => {
+    fresh1();
+    emu.seedUsers(2, 'seed');
+    const { body } = await callJson('GET', '/user?order=DESC');
+    expect(body.map((u: { id: number; username: string; permissions: unknown }) => [u.id, u.username, u.permissions])).toEqual([[2, 'seed00002', { '/': ['*'] }], [1, 'seed00001', { '/': ['*'] }]]);
+    expect(body[0]).toMatchObject({ filters: {}, filesystem: { provider: 0, s3config: {}, gcsconfig: {}, azblobconfig: {} } });
+  });
+});
+
+describe('1.x PUT /user/{id}', () => {
+  it('merges filters field by field, replaces slices and the permission map, keeps what is not sent', async () => {
+    fresh1();
+    await create1({ filters: { allowed_ip: ['10.0.0.0/8'], denied_login_methods: ['password'] }, permissions: { '/': ['*'], '/in': ['upload'] } });
+    expect((await callJson('PUT', '/user/1', { filters: { denied_ip: ['192.0.2.0/24'] } })).body).toEqual({ message: 'User updated' });
+    let user = (await callJson('GET', '/user/1')).body;
+    expect(user.filters).toEqual({ allowed_ip: ['10.0.0.0/8'], denied_ip: ['192.0.2.0/24'], denied_login_methods: ['password'] });
+    expect(user.permissions).toEqual({ '/': ['*'], '/in': ['upload'] });
+
+    await callJson('PUT', '/user/1', { filters: { allowed_ip: [], denied_login_methods: null }, permissions: { '/': ['list'] } });
+    user = (await callJson('GET', '/user/1')).body;
+    expect(user.filters).toEqual({ denied_ip: ['192.0.2.0/24'] });
+    expect(user.permissions).toEqual({ '/': ['list'] }); // replaced as a whole: '/in' is gone
+
+    await callJson('PUT', '/user/1', { permissions: {}, quota_files: 5 });
+    user = (await callJson('GET', '/user/1')).body;
+    expect([user.permissions, user.quota_files, user.public_keys]).toEqual([{ '/': ['list'] }, 5, [ED25519]]);
+    expect(emu.users.get(1)?.password).toBe('Secr3t!');
+  });
+
+  it('decodes a list of filters onto the stored elements, as Go does', async () => {
+    fresh1();
+    await create1({ filters: { file_patterns: [{ path: '/a', allowed_patterns: ['*.jpg'] }] } });
+    await callJson('PUT', '/user/1', { filters: { file_patterns: [{ path: '/b', denied_patterns: ['*.zip'] }] } });
+    expect((await callJson('GET', '/user/1')).body.filters.file_patterns).toEqual([{ path: '/b', allowed_patterns: ['*.jpg'], denied_patterns: ['*.zip'] }]);
+  });
+
+  it('validates the merged user, and leaves the stored one alone when it fails', async () => {
+    fresh1();
+    await create1();
+    const res = await callJson('PUT', '/user/1', { filters: { allowed_ip: ['nope'] }, quota_files: 9 });
+    expect(res).toEqual({ status: 400, body: { error: 'Validation error: could not parse allowed IP/Mask "nope" : invalid CIDR address: nope', message: '' } });
+    expect([emu.users.get(1)?.quota_files, emu.users.get(1)?.filters]).toEqual([0, {}]);
+    expect((await callJson('PUT', '/user/1', { password: '', public_keys: null })).body.error).toBe('Validation error: please set a password or at least a public_key');
+  });
+
+  it('checks the body id after decoding, and ?disconnect as strconv.Atoi', async () => {
+    fresh1();
+    await create1();
+    expect(await callJson('PUT', '/user/1', '{"id": 2')).toEqual({ status: 400, body: { error: 'unexpected EOF', message: '' } });
+    expect(await callJson('PUT', '/user/1?disconnect=yes', {})).toEqual({
+      status: 400, body: { error: 'invalid disconnect parameter: strconv.Atoi: parsing "yes": invalid syntax', message: '' },
+    });
+    expect(await callJson('PUT', '/user/2', { id: 2 })).toEqual({ status: 404, body: { error: 'Not found: sql: no rows in result set', message: '' } });
+  });
+
+  it('disconnects the user on ?disconnect=1 and on delete', async () => {
+    fresh1();
+    await create1({ username: 'alice' });
+    const before = emu.connections.length;
+    await callJson('PUT', '/user/1?disconnect=1', { max_sessions: 1 });
+    expect(emu.connections).toHaveLength(before - 1);
+    emu.connections.push({ username: 'alice', connection_id: 'again' });
+    await callJson('DELETE', '/user/1');
+    expect(emu.connections.some((c) => c.username === 'alice')).toBe(false);
+  });
+
+  it('keeps the S3 secret when it comes back redacted or empty, and never shows its key', async () => {
+    fresh1();
+    const s3 = { bucket: 'b', region: 'eu-west-1', access_key: 'AK', access_secret: 'plain-secret', key_prefix: 'home/bob' };
+    const created = await create1({ filesystem: { provider: 1, s3config: s3, gcsconfig: { bucket: 'ignored' } } });
+    expect(created.status).toBe(200);
+    const storedSecret = String((emu.users.get(1)?.filesystem.s3config as Record<string, unknown>).access_secret);
+    expect(storedSecret).toMatch(/^\$aes\$[0-9a-f]{64}\$[0-9a-f]+$/);
+    const shown = created.body.filesystem;
+    expect(shown).toEqual({
+      provider: 1, gcsconfig: {}, azblobconfig: {},
+      s3config: { bucket: 'b', key_prefix: 'home/bob/', region: 'eu-west-1', access_key: 'AK', access_secret: `$aes$${storedSecret.split('$')[3]}` },
+    });
+    await callJson('PUT', '/user/1', { filesystem: shown });
+    await callJson('PUT', '/user/1', { filesystem: { s3config: { access_secret: '' } } });
+    expect((emu.users.get(1)?.filesystem.s3config as Record<string, unknown>).access_secret).toBe(storedSecret);
+    await callJson('PUT', '/user/1', { filesystem: { s3config: { access_secret: 'rotated' } } });
+    expect((emu.users.get(1)?.filesystem.s3config as Record<string, unknown>).access_secret).not.toBe(storedSecret);
+    const bad = await callJson('PUT', '/user/1', { filesystem: { s3config: { region: '' } } });
+    expect(bad.body.error).toBe('Validation error: could not validate s3config: region cannot be empty');
+  });
+
+  it('keeps virtual folders, with their folder ids, and checks them', async () => {
+    fresh1();
+    const res = await create1({ virtual_folders: [{ virtual_path: '/shared/', mapped_path: '/srv/shared', quota_size: -1, quota_files: -1 }] });
+    expect(res.body.virtual_folders).toEqual([
+      { id: 1, mapped_path: '/srv/shared', used_quota_size: 0, used_quota_files: 0, last_quota_update: 0, virtual_path: '/shared', quota_size: -1, quota_files: -1 },
+    ]);
+    expect(Object.keys(res.body).slice(5, 8)).toEqual(['home_dir', 'virtual_folders', 'uid']);
+    const inHome = await create1({ username: 'carl', home_dir: '/srv/sftpgo/data/carl', virtual_folders: [{ virtual_path: '/x', mapped_path: '/srv/sftpgo/data/carl/x' }] });
+    expect(inHome.body.error).toBe('Validation error: invalid mapped folder "/srv/sftpgo/data/carl/x" cannot be inside or contain the user home dir "/srv/sftpgo/data/carl"');
+  });
+});
+
+describe('1.x lists, scans, connections, provider', () => {
+  it('lists as strconv.Atoi and SQL read the query', async () => {
+    fresh1();
+    emu.seedUsers(3);
+    const names = async (q: string) => (await callJson('GET', `/user?${q}`)).body.map((u: { username: string }) => u.username);
+    expect(await names('offset=-1&limit=2')).toEqual(['user00001', 'user00002']);
+    expect(await names('order=DESC&limit=1&offset=1')).toEqual(['user00002']);
+    expect(await names('limit=%2B2')).toEqual(['user00001', 'user00002']);
+    expect((await callJson('GET', '/user?limit=+2')).body).toEqual({ error: 'Invalid limit', message: '' }); // '+' is a space
+    expect(await names('username=user00002&offset=-3')).toEqual(['user00002']);
+    expect(await names('username=')).toHaveLength(3);
+    const neg = await call('GET', '/user?limit=-1');
+    expect([neg.status, neg.headers.get('content-type'), await neg.text()]).toEqual([500, null, '']);
+    expect((await callJson('GET', '/user?offset=1.5')).body).toEqual({ error: 'Invalid offset', message: '' });
+    fresh1({ dataProvider: 'memory' });
+    emu.seedUsers(1);
+    expect(await names('username=user00001&offset=-1')).toEqual([]);
+  });
+
+  it('starts a quota scan with 202, refuses a second with 409, 404s an unknown user', async () => {
+    fresh1();
+    await create1();
+    emu.setStored('bob', 10, 1);
+    expect(await callJson('POST', '/quota_scan', { username: 'bob' })).toEqual({ status: 202, body: { message: 'Scan started' } });
+    expect(await callJson('POST', '/quota_scan', { username: 'bob' })).toEqual({ status: 409, body: { message: 'Another scan is already in progress' } });
+    expect((await callJson('GET', '/quota_scan')).body).toEqual([{ username: 'bob', start_time: expect.any(Number) }]);
+    expect(await callJson('POST', '/quota_scan', { username: 'ghost' })).toEqual({ status: 404, body: { error: 'Not found: sql: no rows in result set', message: '' } });
+    await sleep(60);
+    expect((await callJson('GET', '/user/1')).body).toMatchObject({ used_quota_size: 10, used_quota_files: 1 });
+    fresh1({ dataProvider: 'memory' });
+    expect((await callJson('POST', '/quota_scan', { username: 'ghost' })).body.error).toBe('Not found: username "ghost" does not exist');
+  });
+
+  it('reports connections as 1.2.2 ConnectionStatus, and closes them', async () => {
+    fresh1();
+    const { body } = await callJson('GET', '/connection');
+    expect(Object.keys(body[0])).toEqual(['username', 'connection_id', 'client_version', 'remote_address', 'connection_time', 'last_activity', 'protocol', 'active_transfers']);
+    expect(Object.keys(body[0].active_transfers[0])).toEqual(['operation_type', 'start_time', 'size', 'path']);
+    expect(body[1]).not.toHaveProperty('active_transfers');
+    expect(await callJson('DELETE', `/connection/${body[0].connection_id}`)).toEqual({ status: 200, body: { message: 'Connection closed' } });
+  });
+
+  it('reports the provider down in the 1.x shape', async () => {
+    fresh1();
+    emu.setProviderDown(true);
+    const down = await callJson('GET', '/providerstatus');
+    expect(down.status).toBe(500);
+    expect(down.body).toEqual({ error: expect.any(String), message: '' });
+  });
+
+  it('answers faults with the 1.x error shape', async () => {
+    fresh1();
+    emu.setFaults({ status: 503, times: 1 });
+    expect(await callJson('GET', '/user')).toEqual({ status: 503, body: { error: 'emulated fault: HTTP 503', message: '' } });
+  });
+
+  it('escapes <, > and & as Go does', async () => {
+    fresh1();
+    await create1({ username: 'a<b>&c' });
+    expect(await (await call('GET', '/user/1')).text()).toContain('"username":"a\\u003cb\\u003e\\u0026c"');
   });
 });

@@ -2,11 +2,13 @@
  * The SFTPGo mappings, both directions, as tables: pure functions, no emulator.
  */
 import { describe, expect, it } from 'vitest';
-import { PERMISSIONS, type Permission, type UserCreate } from '../src/model.js';
+import { BASIC_PERMISSIONS, type Permission, type UserCreate } from '../src/model.js';
+import { BASIC_VOCABULARY } from '../src/permissions.js';
 import { parseSshPublicKey } from '../src/ssh-key.js';
 import {
-  LIMIT_FIELDS, cleanPath, isoFromMs, limitsFromUpstream, limitsToUpstream, mergeUserPatch, msFromIso, permissionsFromUpstream,
-  permissionsToUpstream, rawOf, sftpUri, statusFromUpstream, statusToUpstream, toConnection, toQuotaScan, toSshKey,
+  LIMIT_FIELDS, VOCABULARY_1X, checkUserPatch, cleanPath, directoryPermissionsFromUpstream, isoFromMs, limitsFromUpstream,
+  limitsToUpstream, mergeUserPatch, msFromIso, networkRulesFromUpstream, permissionsFromUpstream, permissionsToUpstream,
+  rawOf, ruleIdOf, sftpUri, shapeOf, statusFromUpstream, statusToUpstream, toConnection, toQuotaScan, toSshKey,
   toUpstreamCreate, toUser, usageFromUpstream, type BackendContext,
 } from '../adapters/sftpgo/mapping.js';
 import {
@@ -17,7 +19,7 @@ import { errorOf } from './helpers/errors.js';
 
 const ctx: BackendContext = { backend: 'onprem', sftpHost: 'sftp.example.com', sftpPort: 2022 };
 
-/** A user as the 1.2.0 server writes it (`used_quota_files`, no password, no public_keys when empty). */
+/** A user as a 0.9.x server writes it (`used_quota_files`, no password, no public_keys when empty). */
 function upstreamUser(over: Partial<UpstreamUser> = {}): UpstreamUser {
   return UpstreamUser.parse({
     id: 42, status: 1, username: 'acme_uploads', expiration_date: 0, home_dir: '/srv/sftpgo/data/acme_uploads',
@@ -60,10 +62,23 @@ describe('times', () => {
   });
 });
 
-describe('permissions ⇄ levels', () => {
+/** A user as a 1.x server writes it: the permission map, `filters` and `filesystem` (recordings: get-1.txt). */
+function mapUser(over: Partial<UpstreamUser> = {}): UpstreamUser {
+  return UpstreamUser.parse({
+    ...upstreamUser(),
+    permissions: { '/': ['*'] },
+    filters: {},
+    filesystem: { provider: 0, s3config: {}, gcsconfig: {}, azblobconfig: {} },
+    ...over,
+  });
+}
+
+const ELEVEN = [...BASIC_PERMISSIONS, 'chmod', 'chown', 'chtimes'] as Permission[];
+
+describe('permissions ⇄ levels, 0.9.x (one list of eight names)', () => {
   const cases: Array<[UpstreamPermission[], Permission[], string]> = [
-    [['*'], [...PERMISSIONS], 'full'],
-    [['*', 'list'], [...PERMISSIONS], 'full'],
+    [['*'], [...BASIC_PERMISSIONS], 'full'],
+    [['*', 'list'], [...BASIC_PERMISSIONS], 'full'],
     [['download', 'list'], ['list', 'download'], 'read-only'],
     [['create_dirs', 'upload'], ['upload', 'create_dirs'], 'write-only'],
     [['rename', 'list', 'download', 'upload', 'overwrite', 'delete', 'create_dirs'],
@@ -72,17 +87,70 @@ describe('permissions ⇄ levels', () => {
   ];
 
   it.each(cases)('%j reads as %j (%s)', (upstream, perms, level) => {
-    expect(permissionsFromUpstream(upstream)).toEqual(perms);
-    expect(toUser(upstreamUser({ permissions: upstream }), ctx).accessLevel).toBe(level);
+    expect(permissionsFromUpstream(upstream, BASIC_VOCABULARY)).toEqual(perms);
+    const user = toUser(upstreamUser({ permissions: upstream }), ctx);
+    expect([user.permissions, user.accessLevel, user.directoryPermissions]).toEqual([perms, level, null]);
   });
 
   it.each([
-    [[...PERMISSIONS], ['*']],
+    [[...BASIC_PERMISSIONS], ['*']],
     [['create_symlinks', 'create_dirs', 'rename', 'delete', 'overwrite', 'upload', 'download', 'list'], ['*']],
     [['download', 'list'], ['list', 'download']],
     [['upload', 'list'], ['list', 'upload']],
   ] as Array<[Permission[], UpstreamPermission[]]>)('%j writes as %j', (perms, upstream) => {
-    expect(permissionsToUpstream(perms)).toEqual(upstream);
+    expect(permissionsToUpstream(perms, BASIC_VOCABULARY)).toEqual(upstream);
+  });
+});
+
+describe('permissions ⇄ levels, 1.x (a map; eleven names)', () => {
+  const cases: Array<[UpstreamPermission[], Permission[], string]> = [
+    [['*'], ELEVEN, 'full'],
+    [[...ELEVEN].reverse() as UpstreamPermission[], ELEVEN, 'full'],
+    [[...BASIC_PERMISSIONS], [...BASIC_PERMISSIONS], 'custom'],
+    [['download', 'list'], ['list', 'download'], 'read-only'],
+    [['list', 'download', 'chmod'], ['list', 'download', 'chmod'], 'custom'],
+    [['upload', 'create_dirs'], ['upload', 'create_dirs'], 'write-only'],
+    [['chtimes', 'chown'], ['chown', 'chtimes'], 'custom'],
+  ];
+
+  it.each(cases)('"/": %j reads as %j (%s)', (upstream, perms, level) => {
+    expect(permissionsFromUpstream(upstream, VOCABULARY_1X)).toEqual(perms);
+    const user = toUser(mapUser({ permissions: { '/': upstream } }), ctx);
+    expect([user.permissions, user.accessLevel, user.directoryPermissions]).toEqual([perms, level, {}]);
+  });
+
+  it.each([
+    [ELEVEN, ['*']],
+    [[...BASIC_PERMISSIONS], [...BASIC_PERMISSIONS]],
+    [['chmod', 'list'], ['list', 'chmod']],
+  ] as Array<[Permission[], UpstreamPermission[]]>)('%j writes as %j', (perms, upstream) => {
+    expect(permissionsToUpstream(perms, VOCABULARY_1X)).toEqual(upstream);
+  });
+
+  it('sub-directories read as directoryPermissions, sorted, * as every name; "/" stays out of them', () => {
+    const u = mapUser({ permissions: { '/': ['list'], '/z': ['upload', 'list'], '/in': ['*'], '/empty': [] } });
+    expect(directoryPermissionsFromUpstream(u, VOCABULARY_1X)).toEqual({ '/empty': [], '/in': ELEVEN, '/z': ['list', 'upload'] });
+    expect(Object.keys(toUser(u, ctx).directoryPermissions!)).toEqual(['/empty', '/in', '/z']);
+    expect(toUser(u, ctx).permissions).toEqual(['list']);
+  });
+
+  it('the shape is told by the answer', () => {
+    expect(shapeOf(upstreamUser())).toBe('list');
+    expect(shapeOf(mapUser())).toBe('map');
+  });
+});
+
+describe('network rules ⇄ filters.allowed_ip (1.x)', () => {
+  it('each CIDR is a rule for any protocol, enabled, without description; its id comes from the CIDR', () => {
+    const u = mapUser({ filters: { allowed_ip: ['192.0.2.0/24', '2001:db8::/32'], denied_ip: ['10.0.0.1/32'] } });
+    expect(networkRulesFromUpstream(u)).toEqual([
+      { id: '192.0.2.0_24', cidr: '192.0.2.0/24', protocol: 'any', enabled: true, description: null },
+      { id: '2001:db8::_32', cidr: '2001:db8::/32', protocol: 'any', enabled: true, description: null },
+    ]);
+    expect(ruleIdOf('10.0.0.0/8')).toBe('10.0.0.0_8');
+    expect(networkRulesFromUpstream(mapUser())).toEqual([]);
+    expect(networkRulesFromUpstream(mapUser({ filters: { allowed_ip: null } }))).toEqual([]);
+    expect(networkRulesFromUpstream(upstreamUser())).toEqual([]);
   });
 });
 
@@ -154,7 +222,7 @@ describe('toUser', () => {
     expect(raw()).toEqual({ ...u });
     expect(user).toEqual({
       id: '42', backend: 'onprem', provider: 'sftpgo', username: 'acme_uploads', displayName: null,
-      status: 'disabled', accessLevel: 'read-only', permissions: ['list', 'download'],
+      status: 'disabled', accessLevel: 'read-only', permissions: ['list', 'download'], directoryPermissions: null,
       homeDirectory: '/srv/sftpgo/data/acme_uploads', chrootDirectory: '/srv/sftpgo/data/acme_uploads',
       expiresAt: '2021-03-24T19:44:19.930Z', sshKeyCount: 2, host: 'sftp.example.com',
       uri: 'sftp://acme_uploads@sftp.example.com:2022', isRoot: false,
@@ -162,6 +230,24 @@ describe('toUser', () => {
       usage: { bytes: 0, files: 0, updatedAt: null },
       createdAt: null, updatedAt: null, lastLoginAt: '2021-03-24T19:43:20.000Z', passwordChangedAt: null,
     });
+  });
+
+  it('maps a 1.x user as recorded (get-1.txt): the map, its sub-directories, and raw without the S3 secret', () => {
+    const recorded = {
+      id: 1, status: 1, username: 'raw_map', expiration_date: 0,
+      public_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICF+zF4jQqWewIBSxT63F1/jdSfxj/TYzimipbRabtuE e2e@example'],
+      home_dir: '/srv/sftpgo/data/raw_map', uid: 0, gid: 0, max_sessions: 2, quota_size: 1048576, quota_files: 10,
+      permissions: { '/': ['list', 'download'], '/in': ['chmod', 'upload'] }, used_quota_size: 0, used_quota_files: 0,
+      last_quota_update: 0, upload_bandwidth: 100, download_bandwidth: 200, last_login: 0, filters: {},
+      filesystem: { provider: 1, s3config: { bucket: 'b', access_secret: '$aes$x' }, gcsconfig: {}, azblobconfig: {} },
+    };
+    const { raw, ...user } = toUser(UpstreamUser.parse(recorded), ctx);
+    expect(user).toMatchObject({
+      id: '1', username: 'raw_map', accessLevel: 'read-only', permissions: ['list', 'download'],
+      directoryPermissions: { '/in': ['upload', 'chmod'] }, sshKeyCount: 1,
+      limits: { maxSessions: 2, quotaBytes: 1048576, quotaFiles: 10, uploadKBps: 100, downloadKBps: 200 },
+    });
+    expect(raw()).toEqual({ ...recorded, filesystem: { provider: 1, s3config: { bucket: 'b' }, gcsconfig: {}, azblobconfig: {} } });
   });
 
   it('public_keys null or absent counts 0 keys', () => {
@@ -231,8 +317,11 @@ describe('connections, quota scans, keys', () => {
   });
 });
 
-describe('create body → upstream', () => {
-  const opts = { publicKeys: ['ssh-ed25519 AAAA me'], password: 'pw-123456', homeDirectoryBase: '/srv/sftpgo/data/' };
+const rule = (cidr: string, over: Record<string, unknown> = {}) =>
+  ({ cidr, protocol: 'any', enabled: true, description: null, ...over }) as UserCreate['networkRules'] extends (infer R)[] | undefined ? R : never;
+
+describe('create body → upstream, 0.9.x', () => {
+  const opts = { publicKeys: ['ssh-ed25519 AAAA me'], password: 'pw-123456', homeDirectoryBase: '/srv/sftpgo/data/', shape: 'list' as const };
 
   it('sends the whole user, every documented field, uid/gid 0', () => {
     const input: UserCreate = {
@@ -249,13 +338,15 @@ describe('create body → upstream', () => {
   });
 
   it('defaults: active, no expiry, unlimited; full is *; a chroot equal to home is fine', () => {
-    const body = toUpstreamCreate({ username: 'acme', permissions: [...PERMISSIONS], homeDirectory: '/data/x/', chrootDirectory: '/data/x' }, opts);
+    const body = toUpstreamCreate({ username: 'acme', permissions: [...BASIC_PERMISSIONS], homeDirectory: '/data/x/', chrootDirectory: '/data/x' }, opts);
     expect(body).toMatchObject({ status: 1, expiration_date: 0, home_dir: '/data/x', permissions: ['*'], quota_size: 0 });
   });
 
   it.each<[string, UserCreate, string[]]>([
     ['displayName', { username: 'acme', accessLevel: 'full', displayName: 'Acme' }, ['displayName']],
-    ['networkRules', { username: 'acme', accessLevel: 'full', networkRules: [{ cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null }] }, ['networkRules']],
+    ['networkRules', { username: 'acme', accessLevel: 'full', networkRules: [rule('10.0.0.0/8')] }, ['networkRules']],
+    ['directoryPermissions', { username: 'acme', accessLevel: 'full', directoryPermissions: { '/in': ['list'] } }, ['directoryPermissions']],
+    ['a name 0.9.x does not have', { username: 'acme', permissions: ['list', 'chmod'] }, ['permissions']],
     ['a null chroot', { username: 'acme', accessLevel: 'full', chrootDirectory: null }, ['chrootDirectory']],
     ['a chroot apart from home', { username: 'acme', accessLevel: 'full', chrootDirectory: '/srv/other' }, ['chrootDirectory']],
     ['several at once', { username: 'acme', accessLevel: 'full', displayName: 'A', chrootDirectory: null }, ['displayName', 'chrootDirectory']],
@@ -265,8 +356,10 @@ describe('create body → upstream', () => {
     expect(err.extra.errors?.map((e) => e.path)).toEqual(paths);
   });
 
-  it('accepts displayName null and networkRules []', () => {
-    expect(() => toUpstreamCreate({ username: 'acme', accessLevel: 'full', displayName: null, networkRules: [] }, opts)).not.toThrow();
+  it('accepts displayName null, networkRules [] and directoryPermissions {} or null', () => {
+    for (const extra of [{ displayName: null, networkRules: [] }, { directoryPermissions: {} }, { directoryPermissions: null }]) {
+      expect(() => toUpstreamCreate({ username: 'acme', accessLevel: 'full', ...extra }, opts)).not.toThrow();
+    }
   });
 
   it.each<[UserCreate, string]>([
@@ -288,7 +381,49 @@ describe('create body → upstream', () => {
   });
 });
 
-describe('patch merge', () => {
+describe('create body → upstream, 1.x', () => {
+  const opts = { publicKeys: ['ssh-ed25519 AAAA me'], password: 'pw-123456', homeDirectoryBase: '/srv/sftpgo/data', shape: 'map' as const };
+
+  it('sends the map with "/" and each sub-directory, filters only with rules; status, home_dir, permissions always', () => {
+    const body = toUpstreamCreate({
+      username: 'acme', permissions: ['upload', 'list'], directoryPermissions: { '/in/': ['download', 'list'], '/all': ELEVEN },
+      networkRules: [rule('192.0.2.7'), rule('10.0.0.0/8'), rule('10.0.0.0/8')], limits: { maxSessions: 2 },
+    }, opts);
+    expect(body).toEqual({
+      status: 1, username: 'acme', expiration_date: 0, password: 'pw-123456', public_keys: ['ssh-ed25519 AAAA me'],
+      home_dir: '/srv/sftpgo/data/acme', uid: 0, gid: 0, max_sessions: 2, quota_size: 0, quota_files: 0,
+      upload_bandwidth: 0, download_bandwidth: 0,
+      permissions: { '/': ['list', 'upload'], '/all': ['*'], '/in': ['list', 'download'] },
+      filters: { allowed_ip: ['192.0.2.7/32', '10.0.0.0/8'] },
+    });
+    expect(toUpstreamCreate({ username: 'acme', accessLevel: 'full' }, opts)).not.toHaveProperty('filters');
+    expect(toUpstreamCreate({ username: 'acme', accessLevel: 'full' }, opts).permissions).toEqual({ '/': ['*'] });
+  });
+
+  it('full is all eleven names (*); the eight old names alone are a custom set', () => {
+    expect(toUpstreamCreate({ username: 'acme', permissions: [...BASIC_PERMISSIONS] }, opts).permissions).toEqual({ '/': [...BASIC_PERMISSIONS] });
+    expect(toUpstreamCreate({ username: 'acme', permissions: ELEVEN }, opts).permissions).toEqual({ '/': ['*'] });
+  });
+
+  it.each<[string, UserCreate, string[]]>([
+    ['a 2.x name at "/"', { username: 'acme', permissions: ['list', 'copy'] }, ['permissions']],
+    ['a 2.x name in a sub-directory', { username: 'acme', accessLevel: 'full', directoryPermissions: { '/in': ['delete_files'] } }, ['directoryPermissions./in']],
+    ['a rule for one protocol', { username: 'acme', accessLevel: 'full', networkRules: [rule('10.0.0.0/8', { protocol: 'sftp' })] }, ['networkRules.0.protocol']],
+    ['a disabled rule', { username: 'acme', accessLevel: 'full', networkRules: [rule('10.0.0.0/8', { enabled: false })] }, ['networkRules.0.enabled']],
+    ['a rule with a description', { username: 'acme', accessLevel: 'full', networkRules: [rule('10.0.0.0/8', { description: 'office' })] }, ['networkRules.0.description']],
+  ])('refuses %s with 422 naming it', (_name, input, paths) => {
+    const err = errorOf(() => toUpstreamCreate(input, opts));
+    expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
+    expect(err.extra.errors?.map((e) => e.path)).toEqual(paths);
+  });
+
+  it('a rule that is not a CIDR is a 400', () => {
+    const err = errorOf(() => toUpstreamCreate({ username: 'acme', accessLevel: 'full', networkRules: [rule('10.0.0.0/33')] }, opts));
+    expect([err.status, err.extra.errors?.[0]?.path]).toEqual([400, 'networkRules.0.cidr']);
+  });
+});
+
+describe('patch merge, 0.9.x', () => {
   const stored = upstreamUser({
     status: 1, permissions: ['list', 'download'], public_keys: ['ssh-ed25519 AAAA me'], max_sessions: 3,
     quota_size: 500, expiration_date: 1616615059930, uid: 1001, filters: { denied_ip: ['10.0.0.1'] },
@@ -315,6 +450,7 @@ describe('patch merge', () => {
     ['chroot equal to the new home', { homeDirectory: '/data/new', chrootDirectory: '/data/new/' }, { home_dir: '/data/new' }],
     ['chroot equal to the stored home', { chrootDirectory: '/srv/sftpgo/data/acme_uploads' }, {}],
     ['the same username is no rename', { username: 'acme_uploads', displayName: null }, {}],
+    ['networkRules [] and directoryPermissions {} are nothing to change', { networkRules: [], directoryPermissions: {} }, {}],
   ])('%s', (_name, patch, changed) => {
     expect(mergeUserPatch(stored, patch)).toEqual({ ...stored, ...changed });
   });
@@ -326,6 +462,9 @@ describe('patch merge', () => {
     ['a chroot apart from the new home', { homeDirectory: '/data/new', chrootDirectory: '/srv/sftpgo/data/acme_uploads' }, 422, 'chrootDirectory'],
     ['a null chroot', { chrootDirectory: null }, 422, 'chrootDirectory'],
     ['no permissions', { accessLevel: 'none' }, 422, 'accessLevel'],
+    ['a 1.x name', { permissions: ['chmod'] }, 422, 'permissions'],
+    ['network rules', { networkRules: [rule('10.0.0.0/8')] }, 422, 'networkRules'],
+    ['sub-directory permissions', { directoryPermissions: { '/in': ['list'] } }, 422, 'directoryPermissions'],
   ])('refuses %s', (_name, patch, status, path) => {
     const err = errorOf(() => mergeUserPatch(stored, patch));
     expect(err.status).toBe(status);
@@ -340,6 +479,67 @@ describe('patch merge', () => {
     expect(errorOf(() => mergeUserPatch(stored, { accessLevel: 'read-only', permissions: ['upload'] })).status).toBe(400);
   });
 });
+
+describe('patch merge, 1.x: nothing the model does not carry is lost', () => {
+  /** A user with everything the model does not carry: filters beyond allowed_ip, filesystem, virtual folders, uid/gid, a field of a later server. */
+  const stored = mapUser({
+    permissions: { '/': ['list', 'download'], '/in': ['upload'], '/scratch': ['*'] },
+    public_keys: ['ssh-ed25519 AAAA me'], uid: 1001, gid: 1002, max_sessions: 3,
+    filters: {
+      allowed_ip: ['192.0.2.0/24'], denied_ip: ['10.0.0.1/32'], denied_login_methods: ['password'], denied_protocols: ['FTP'],
+      file_patterns: [{ path: '/', denied_patterns: ['*.exe'] }], max_upload_file_size: 1024,
+    },
+    filesystem: { provider: 1, s3config: { bucket: 'b', region: 'r', access_key: 'k', access_secret: '$aes$secret' }, gcsconfig: {}, azblobconfig: {} },
+    virtual_folders: [{ virtual_path: '/shared', mapped_path: '/srv/shared', quota_size: -1, quota_files: -1 }],
+    future_field: { nested: [1, 2] },
+  } as Partial<UpstreamUser>);
+
+  it.each<[string, Parameters<typeof mergeUserPatch>[1], (s: UpstreamUser) => Partial<UpstreamUser>]>([
+    ['a status change', { status: 'disabled' }, () => ({ status: 0 })],
+    ['an empty patch', {}, () => ({})],
+    ['a password', { password: 'n3w-secret-pw' }, () => ({ password: 'n3w-secret-pw' })],
+    ['limits', { limits: { quotaFiles: 5 } }, () => ({ quota_files: 5 })],
+    ['a root level replaces "/" only', { accessLevel: 'full' }, (s) => ({ permissions: { ...(s.permissions as object), '/': ['*'] } })],
+    ['a root set replaces "/" only', { permissions: ['upload', 'chmod'] }, (s) => ({ permissions: { ...(s.permissions as object), '/': ['upload', 'chmod'] } })],
+    ['directoryPermissions replaces every other directory', { directoryPermissions: { '/out/': ['list'] } },
+      () => ({ permissions: { '/': ['list', 'download'], '/out': ['list'] } })],
+    ['directoryPermissions null clears them', { directoryPermissions: null }, () => ({ permissions: { '/': ['list', 'download'] } })],
+    ['both at once', { accessLevel: 'read-only', directoryPermissions: { '/x': ELEVEN } },
+      () => ({ permissions: { '/': ['list', 'download'], '/x': ['*'] } })],
+    ['networkRules replace allowed_ip only', { networkRules: [rule('2001:DB8::1')] },
+      (s) => ({ filters: { ...s.filters, allowed_ip: ['2001:db8::1/128'] } })],
+    ['networkRules [] clears allowed_ip only', { networkRules: [] }, (s) => ({ filters: { ...s.filters, allowed_ip: [] } })],
+  ])('%s', (_name, patch, changed) => {
+    expect(mergeUserPatch(stored, patch)).toEqual({ ...storedWithoutPassword(stored), ...changed(stored) });
+  });
+
+  it('sshKeys replace the keys and nothing else', () => {
+    expect(mergeUserPatch(stored, { sshKeys: ['x'] }, { publicKeys: ['ssh-ed25519 BBBB other'] })).toEqual({
+      ...stored, public_keys: ['ssh-ed25519 BBBB other'],
+    });
+  });
+
+  it('the stored map is not changed in place', () => {
+    const before = JSON.stringify(stored);
+    mergeUserPatch(stored, { accessLevel: 'write-only', directoryPermissions: {}, networkRules: [] });
+    expect(JSON.stringify(stored)).toBe(before);
+  });
+
+  it('checkUserPatch refuses what needs no stored user, and passes what does', () => {
+    expect(errorOf(() => checkUserPatch({ permissions: ['copy'] }, 'map')).status).toBe(422);
+    expect(errorOf(() => checkUserPatch({ displayName: 'x' }, 'map')).status).toBe(422);
+    expect(errorOf(() => checkUserPatch({ chrootDirectory: null }, 'map')).status).toBe(422);
+    expect(errorOf(() => checkUserPatch({ homeDirectory: '/a', chrootDirectory: '/b' }, 'map')).status).toBe(422);
+    expect(errorOf(() => checkUserPatch({ networkRules: [rule('x')] }, 'map')).status).toBe(400);
+    expect(errorOf(() => checkUserPatch({ directoryPermissions: { '/a': [], '/a/': [] } }, 'map')).status).toBe(400);
+    expect(() => checkUserPatch({ username: 'other', chrootDirectory: '/elsewhere' }, 'map')).not.toThrow();
+  });
+});
+
+const storedWithoutPassword = (u: UpstreamUser) => {
+  const { password: _p, ...rest } = u;
+  return rest;
+};
 
 describe('cleanPath', () => {
   it.each([

@@ -56,9 +56,10 @@ describe('factory', () => {
     expect(adapter.capabilities).toEqual({
       displayName: true, networkRules: true, independentChroot: true, rename: true, passwordSet: false,
       expiration: false, limits: false, usage: false, customPermissions: false, connections: false, quotaScans: false,
-      passwordRotation: true, sshKeys: true,
+      passwordRotation: true, sshKeys: true, directoryPermissions: false,
     });
     expect(SFTPTOGO_CAPABILITIES).toBe(adapter.capabilities);
+    expect(adapter.permissions).toEqual(['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks']);
     expect(adapter.listAllUsers).toBeTypeOf('function');
     expect(adapter).not.toHaveProperty('setPassword');
     expect(adapter).not.toHaveProperty('listConnections');
@@ -275,7 +276,7 @@ describe('createUser: no half-made users', () => {
     expect(logLines.join('\n')).toMatch(/deleted a half-made SFTP To Go credential/);
   });
 
-  it('a key refused after another was added: 400 from SFTP To Go, the credential and its first key gone', async () => {
+  it('a key refused after another was added: 422 (SFTP To Go cannot store it), the credential and its first key gone', async () => {
     let posts = 0;
     const refusing: typeof fetch = async (input, init) => {
       if (init?.method === 'POST' && String(input).includes('/ssh-public-keys') && ++posts === 2) {
@@ -285,7 +286,7 @@ describe('createUser: no half-made users', () => {
     };
     const a = createSftpToGoAdapter(config, { backend: 'togo', fetch: refusing });
     const err = await failure(a.createUser({ username: 'acme_uploads', accessLevel: 'full', sshKeys: [keyOf('rsa').publicKey, keyOf('dsa').publicKey] }, ctx));
-    expect([err.status, err.code, err.detail]).toEqual([400, 'invalid_request', 'SFTP To Go rejected the request: Unsupported key type']);
+    expect([err.status, err.code, err.detail]).toEqual([422, 'not_supported_by_provider', 'SFTP To Go cannot store this dsa key: Unsupported key type']);
     expect(nonRoot()).toEqual([]);
     expect(calls().at(-1)).toMatch(/^DELETE \/users\/[0-9a-f]{30}$/);
   });
@@ -383,7 +384,11 @@ describe('updateUser', () => {
     ['an expiresAt', { expiresAt: '2030-01-01T00:00:00Z' }, 422],
     ['limits', { limits: { quotaBytes: 5 } }, 422],
     ['a custom set', { permissions: ['list', 'upload'] }, 422],
+    ['a name SFTP To Go does not have', { permissions: ['list', 'download', 'chmod'] }, 422],
+    ['sub-directory permissions', { directoryPermissions: { '/in': ['list'] } }, 422],
     ['a disagreeing pair', { accessLevel: 'full', permissions: ['list'] }, 400],
+    ['a rule that is no CIDR', { networkRules: [rule('10.0.0.0/33')] }, 400],
+    ['a key that does not parse', { sshKeys: ['ssh-ed25519 AAAA'] }, 400],
   ])('refuses %s before any upstream call', async (_name, patch, status) => {
     const { user } = await createAcme();
     const before = { ...emu.credentials.get(user.id)! };
@@ -391,6 +396,41 @@ describe('updateUser', () => {
     expect(err.status).toBe(status);
     expect(emu.requests).toEqual([]);
     expect(emu.credentials.get(user.id)).toEqual(before);
+  });
+
+  it("the root credential's username is never changed: 409 after a read, before any write; repeating it is fine", async () => {
+    const err = await failure(adapter.updateUser(emu.rootId, { username: 'another_root_name' }, ctx));
+    expect([err.status, err.code, err.detail]).toEqual([409, 'conflict', 'the root credential cannot be renamed']);
+    expect(calls()).toEqual([`GET /users/${emu.rootId}`]);
+    const rootName = emu.credentials.get(emu.rootId)!.UserName;
+    expect((await adapter.updateUser(emu.rootId, { username: rootName, displayName: 'Root' }, ctx)).displayName).toBe('Root');
+  });
+
+  it('sshKeys make the key set exactly the given one: new keys added, the others deleted, the count read back', async () => {
+    const [rsa, ecdsa, ed] = [keyOf('rsa'), keyOf('ecdsa'), keyOf('ed25519')];
+    const { user } = await createAcme({ sshKeys: [rsa.publicKey, ecdsa.publicKey] });
+    const rsaId = [...emu.credentials.get(user.id)!.SshKeys].find((k) => k.Fingerprint === rsa.fingerprint)!.Id;
+    const updated = await adapter.updateUser(user.id, { sshKeys: [ed.publicKey, ecdsa.publicKey], status: 'disabled' }, ctx);
+    expect(calls()).toEqual([
+      `PATCH /users/${user.id}`, `GET /users/${user.id}/ssh-public-keys`, `POST /users/${user.id}/ssh-public-keys`,
+      `DELETE /users/${user.id}/ssh-public-keys/${rsaId}`, `GET /users/${user.id}`,
+    ]);
+    expect([updated.sshKeyCount, updated.status]).toEqual([2, 'disabled']);
+    expect(emu.credentials.get(user.id)!.SshKeys.map((k) => k.Fingerprint).sort()).toEqual([ecdsa.fingerprint, ed.fingerprint].sort());
+    emu.clearRequests();
+    expect((await adapter.updateUser(user.id, { sshKeys: [] }, ctx)).sshKeyCount).toBe(0);
+    expect(calls().filter((c) => c.startsWith('DELETE'))).toHaveLength(2);
+  });
+
+  it('networkRules replace the whole rule set in the same PATCH', async () => {
+    const { user } = await createAcme({ networkRules: [rule('192.0.2.1'), rule('192.0.2.2')] });
+    const updated = await adapter.updateUser(user.id, { networkRules: [rule('198.51.100.0/24', { protocol: 'sftp' })] }, ctx);
+    expect(calls()).toEqual([`PATCH /users/${user.id}`]);
+    expect(emu.requests[0]!.body).toEqual({
+      Settings: { Network: { InboundRules: [{ Action: 'allow', Protocol: 'SFTP', State: 'enabled', Source: '198.51.100.0/24', Description: '' }] } },
+    });
+    expect(emu.credentials.get(user.id)!.InboundRules.map((r) => r.Source)).toEqual(['198.51.100.0/24']);
+    expect(updated.id).toBe(user.id);
   });
 
   it('an unknown user is a 404', async () => {
@@ -598,8 +638,9 @@ describe('health', () => {
 
 describe('upstream statuses', () => {
   it.each([
-    [400, 400, 'invalid_request', /^SFTP To Go rejected the request: emulated fault: HTTP 400$/],
-    [422, 400, 'invalid_request', /^SFTP To Go rejected the request/],
+    // A refusal of a request the gateway built is never the caller's 400 (CONTRACT §4).
+    [400, 502, 'upstream_error', /^SFTP To Go refused the request the gateway built \(400 on GET \/users\/[0-9a-f]{30}\): emulated fault: HTTP 400$/],
+    [422, 502, 'upstream_error', /^SFTP To Go refused the request the gateway built \(422 on GET/],
     [409, 409, 'conflict', /^SFTP To Go refused the change/],
     [500, 502, 'upstream_error', /^SFTP To Go answered 500: emulated fault/],
     [503, 502, 'upstream_error', /^SFTP To Go answered 503/],
@@ -647,8 +688,10 @@ describe('upstream statuses', () => {
       Response.json({ message: `key ${emu.apiKey} refused for sftp://acme_uploads:Leaky-Secret-1@h.example` }, { status: 400 });
     const leaky = createSftpToGoAdapter(config, { backend: 'togo', fetch: echo });
     const err = await failure(leaky.getUser(emu.rootId, ctx));
-    expect(err.status).toBe(400);
-    expect(err.detail).toBe('SFTP To Go rejected the request: key [redacted] refused for sftp://acme_uploads@h.example');
+    expect(err.status).toBe(502);
+    expect(err.detail).toBe(
+      `SFTP To Go refused the request the gateway built (400 on GET /users/${emu.rootId}): key [redacted] refused for sftp://acme_uploads@h.example`,
+    );
   });
 });
 

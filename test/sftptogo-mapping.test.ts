@@ -217,7 +217,7 @@ describe('toUser', () => {
     expect(user).toEqual({
       id: 'cfc211269c8c0f925c64b1a223d8eb', backend: 'togo', provider: 'sftptogo', username: 'my-user-name',
       displayName: 'Test Credential', status: 'active', accessLevel: 'read-write',
-      permissions: ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs'],
+      permissions: ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs'], directoryPermissions: null,
       homeDirectory: '/', chrootDirectory: '/', expiresAt: null, sshKeyCount: 2,
       host: 'warm-soda-25793.sftptogo.com', uri: 'sftp://my-user-name@warm-soda-25793.sftptogo.com', isRoot: false,
       limits: null, usage: null, createdAt: '2021-03-24T19:44:19.930Z', updatedAt: '2021-03-24T19:44:19.931Z',

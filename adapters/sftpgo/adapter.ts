@@ -1,38 +1,40 @@
 /**
- * The SFTPGo 1.2.0 adapter: the gateway's provider-neutral calls carried to SFTPGo's REST API
- * (`/api/v1`, seeds/sftpgo-openapi-1.2.0.yaml), with the real server's quirks handled here:
- * offset paging without a status filter, a whole-object `PUT /user/{id}` (read-merge-write under
- * a per-user mutex), `POST /user` answering 200 without keys, `/version` as object or array.
+ * The SFTPGo API v1 adapter: the gateway's provider-neutral calls carried to SFTPGo's REST API
+ * (`/api/v1`) as real servers serve it: 0.9.x in the seed's shape (seeds/sftpgo-openapi-1.2.0.yaml)
+ * and 1.x in the map shape (reference/sftpgo-v1.2.2-openapi.yaml and its recordings), told apart
+ * by the server (./server.ts). The real server's quirks are handled here: offset paging without a
+ * status filter, a `PUT /user/{id}` that must carry the whole user (read-merge-write under a
+ * per-user mutex, every field the server sent kept), duplicates answered as 500, `/version` as
+ * object or array.
  */
 import type {
-  AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, UserPage,
+  AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, ServerInfo, UserPage,
 } from '../../src/adapter.js';
 import { SftpgoBackendConfig } from '../../src/config.js';
-import {
-  GatewayError, conflict, invalidRequest, notFound, rateLimited, upstreamError,
-} from '../../src/errors.js';
+import { GatewayError, conflict, notFound } from '../../src/errors.js';
+import { isJsonObject } from '../../src/json.js';
 import { KeyedMutex } from '../../src/keyed-mutex.js';
-import type { Capabilities, SshKey, UserCreate, UserPatch } from '../../src/model.js';
+import type { Capabilities, NetworkRule, NetworkRuleInput, Permission, SshKey, UserCreate, UserPatch } from '../../src/model.js';
 import { generatePassword } from '../../src/secrets.js';
 import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/ssh-key.js';
+import { UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse } from '../../src/upstream.js';
 import {
-  UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
-} from '../../src/upstream.js';
-import {
-  checkBackendConfig, interpretFailure, scrub, type FailureOptions as CallOptions, type ProviderVoice,
+  checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions, type ProviderVoice,
 } from '../../src/upstream-failure.js';
 import {
-  mergeUserPatch, storedBody, toConnection, toQuotaScan, toSshKey, toUpstreamCreate, toUser, type BackendContext,
+  checkUserPatch, mergeUserPatch, networkRulesFromUpstream, storedBody, toConnection, toQuotaScan, toSshKey,
+  toUpstreamCreate, toUser, vocabularyOfShape, type BackendContext, type V1Shape,
 } from './mapping.js';
 import {
-  ApiResponse, INT32_MAX, UpstreamConnectionList, UpstreamQuotaScanList, UpstreamUser, parseUpstreamUserList,
-  VersionAnswer, parseUpstream, type UpstreamUserBody,
+  ApiResponse, INT32_MAX, UpstreamConnectionList, UpstreamQuotaScanList, UpstreamUser, parseUpstream, parseUpstreamUserList,
+  type UpstreamUserBody,
 } from './schema.js';
+import { ServerProbe } from './server.js';
 
-/** The sftpgo column of CONTRACT §2. */
-export const SFTPGO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+/** The sftpgo columns of CONTRACT §2: 0.9.x (the seed's shape) and 1.x. */
+const CAPABILITIES_1X: Readonly<Capabilities> = Object.freeze({
   displayName: false,
-  networkRules: false,
+  networkRules: true,
   independentChroot: false,
   rename: false,
   passwordSet: true,
@@ -44,6 +46,14 @@ export const SFTPGO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   quotaScans: true,
   passwordRotation: true,
   sshKeys: true,
+  directoryPermissions: true,
+});
+const CAPABILITIES_09X: Readonly<Capabilities> = Object.freeze({ ...CAPABILITIES_1X, networkRules: false, directoryPermissions: false });
+
+/** What the backend can do in each shape of API v1. */
+export const SFTPGO_CAPABILITIES: Readonly<Record<V1Shape, Readonly<Capabilities>>> = Object.freeze({
+  list: CAPABILITIES_09X,
+  map: CAPABILITIES_1X,
 });
 
 /** SFTPGo clamps `limit` above this. */
@@ -51,6 +61,7 @@ const PAGE_MAX = 500;
 /** Upstream pages one status-filtered list request may read before it answers with what it has. */
 const MAX_SCAN_PAGES = 20;
 const USER_ID = /^[1-9][0-9]{0,9}$/;
+const API = '/api/v1';
 
 /** What errors say about SFTPGo, and where to look when its answers mean the config is wrong. */
 const VOICE: ProviderVoice = {
@@ -59,6 +70,16 @@ const VOICE: ProviderVoice = {
     `SFTPGo rejected the gateway's own credentials (${status} on ${call}): check the backend's username and password`,
   notWhereConfigured: (call) => `SFTPGo answered 404 to ${call}: is the backend's baseUrl the server root?`,
 };
+
+/** SFTPGo's refusal to leave a user with neither a password nor a key (its validateUser). */
+const NO_WAY_TO_LOG_IN = /password or at least a public.?key/i;
+/** A body of the other API shape (the server is not the one the gateway took it for). */
+const OTHER_SHAPE = /cannot unmarshal .* User(\.BaseUser)?\.permissions/i;
+
+interface CallOptions extends FailureOptions {
+  /** A call on one user: a 404 without SFTPGo's own error text may mean API v1 is not there at all. */
+  onUser?: boolean;
+}
 
 function basicAuth(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
@@ -77,7 +98,7 @@ function userIdOf(id: string): number {
  *
  * @example
  * const adapter = createSftpgoAdapter(
- *   { provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://127.0.0.1:8081', sftpPort: 2022,
+ *   { provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://127.0.0.1:8081', sftpPort: 2022,
  *     sftpHost: 'sftp.example.com', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 5000 },
  *   { backend: 'onprem' },
  * );
@@ -85,8 +106,9 @@ function userIdOf(id: string): number {
 export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
   const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
   const authorization = cfg.username !== undefined && cfg.password !== undefined ? basicAuth(cfg.username, cfg.password) : undefined;
+  const root = cfg.baseUrl.replace(/\/+$/, '');
   const client = new UpstreamClient({
-    baseUrl: `${cfg.baseUrl.replace(/\/+$/, '')}/api/v1`,
+    baseUrl: root,
     headers: authorization ? { authorization } : {},
     timeoutMs: cfg.timeoutMs,
     retries: cfg.retries,
@@ -102,19 +124,32 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     .filter((s): s is string => s !== undefined);
   const backendCtx: BackendContext = { backend: deps.backend, sftpHost: cfg.sftpHost ?? null, sftpPort: cfg.sftpPort };
   const mutex = new KeyedMutex();
+  const probe = new ServerProbe(client, (res, path) => interpretFailure(VOICE, res, { method: 'GET', path }, {}, credentials), withoutUriPassword(root));
 
   /** One upstream call: a 2xx answer is returned, anything else thrown as the gateway's error. */
   async function send(req: UpstreamRequest, ctx: CallContext, opts: CallOptions = {}): Promise<UpstreamResponse> {
-    const res = await client.request(req, ctx);
+    const res = await client.request({ ...req, path: `${API}${req.path}` }, ctx);
     if (res.status >= 200 && res.status < 300) return res;
-    throw interpretFailure(VOICE, res, req, opts, credentials);
+    if (res.status === 404 && opts.onUser && !hasErrorText(res.body)) await assertApiV1(ctx);
+    if (res.status === 400 && OTHER_SHAPE.test(upstreamMessage(res.body))) probe.forget();
+    throw interpretFailure(VOICE, res, { ...req, path: `${API}${req.path}` }, opts, credentials);
   }
+
+  /** A 404 from the router, not from SFTPGo's user lookup: find out whether API v1 is there at all. */
+  async function assertApiV1(ctx: CallContext): Promise<void> {
+    probe.forget();
+    await probe.ensure(ctx); // throws, saying which API the server speaks, when it is not v1
+  }
+
+  const shape = () => probe.shape();
 
   // ---- users ------------------------------------------------------------------------------
 
   async function readUser(id: number, ctx: CallContext): Promise<UpstreamUser> {
-    const res = await send({ method: 'GET', path: `/user/${id}` }, ctx, { notFound: `user ${id} not found` });
-    return parseUpstream(UpstreamUser, res.body, 'a user', res.status);
+    const res = await send({ method: 'GET', path: `/user/${id}` }, ctx, { notFound: `user ${id} not found`, onUser: true });
+    const user = parseUpstream(UpstreamUser, res.body, 'a user', res.status);
+    probe.observe(user);
+    return user;
   }
 
   /** PUT of the whole user; the body's id equals the path's, as later SFTPGo versions require. */
@@ -122,6 +157,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     // The answer is an ApiResponse, not the user: nothing in it is needed.
     await send({ method: 'PUT', path: `/user/${id}`, body: { ...body, id } }, ctx, {
       notFound: `user ${id} not found`,
+      onUser: true,
       ...opts,
       secrets: [...(opts.secrets ?? []), ...(typeof body.password === 'string' ? [body.password] : [])],
     });
@@ -146,10 +182,20 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     });
   }
 
+  /** SFTPGo's refusal to leave a user with no way to log in is a 409: nothing was written. */
+  const keepsAWayIn = (username: () => string, change: string): CallOptions => ({
+    special: (res, message) =>
+      res.status === 400 && NO_WAY_TO_LOG_IN.test(message)
+        ? conflict(`user "${username()}" has no password: ${change} would leave no way to log in; set a password first`)
+        : undefined,
+  });
+
   async function fetchUserPage(q: ListUsersQuery, offset: number, limit: number, ctx: CallContext): Promise<UpstreamUser[]> {
     const query = { offset, limit, order: q.order === 'desc' ? 'DESC' : 'ASC', username: q.username };
     const res = await send({ method: 'GET', path: '/user', query }, ctx);
-    return parseUpstreamUserList(res.body, res.status);
+    const users = parseUpstreamUserList(res.body, res.status);
+    if (users[0]) probe.observe(users[0]);
+    return users;
   }
 
   /** Asks one more than wanted to know whether a next page exists (a probe of 1 when that exceeds 500). */
@@ -164,7 +210,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
   }
 
   /**
-   * SFTPGo 1.2.0 cannot filter by status: scan pages of 500 from the caller's position and keep
+   * SFTPGo API v1 cannot filter by status: scan pages of 500 from the caller's position and keep
    * the matches. nextOffset is the upstream position just after the last user consumed, so the
    * next page resumes exactly there. After MAX_SCAN_PAGES the page is answered as it stands: it
    * may be short (fewer than `limit`, even empty) but never wrong, and its nextOffset goes on.
@@ -209,34 +255,42 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
 
   async function createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult> {
     const publicKeys = (await parseSshKeyList(input.sshKeys ?? [])).map((k) => k.publicKey);
+    const { shape: serverShape } = await probe.ensure(ctx);
     const password = input.password ?? generatePassword();
-    const body = toUpstreamCreate(input, { publicKeys, password, homeDirectoryBase: cfg.homeDirectoryBase });
+    const body = toUpstreamCreate(input, { publicKeys, password, homeDirectoryBase: cfg.homeDirectoryBase, shape: serverShape });
     await assertUsernameFree(input.username, ctx);
     const res = await send({ method: 'POST', path: '/user', body }, ctx, {
       secrets: [password],
-      // A create racing ours: the memory provider says 400, bolt and SQL providers 500.
+      // A create racing ours: every data provider answers it as an internal error (the memory
+      // provider of 0.9.x as a 400).
       special: (r, message) =>
         (r.status === 400 || r.status >= 500) && /already exists|unique constraint|duplicate (entry|key)/i.test(message)
           ? conflict(`username "${input.username}" is already taken`)
           : undefined,
     });
-    // 200 with the user, but without password and public_keys: add the keys we sent (no extra GET).
+    // 200 with the user; 0.9.x leaves out the keys: add the ones we sent (no extra GET).
     const created = parseUpstream(UpstreamUser, res.body, 'a user', res.status);
-    const user = toUser(publicKeys.length ? { ...created, public_keys: publicKeys } : created, backendCtx);
+    probe.observe(created);
+    const user = toUser(publicKeys.length && !created.public_keys ? { ...created, public_keys: publicKeys } : created, backendCtx);
     return input.password === undefined ? { user, generatedPassword: password } : { user };
   }
 
-  function updateUser(id: string, patch: UserPatch, ctx: CallContext) {
+  async function updateUser(id: string, patch: UserPatch, ctx: CallContext) {
+    userIdOf(id);
+    const keys = patch.sshKeys === undefined ? undefined : (await parseSshKeyList(patch.sshKeys)).map((k) => k.publicKey);
+    checkUserPatch(patch, (await probe.ensure(ctx)).shape); // refusals that need no stored user: before any call
     const changes = Object.values(patch).some((v) => v !== undefined);
+    let username = '';
     return modifyUser(id, ctx, async (stored) => {
-      const merged = changes ? mergeUserPatch(stored, patch) : null;
+      username = stored.username;
+      const merged = changes ? mergeUserPatch(stored, patch, { publicKeys: keys }) : null;
       return { body: merged, result: toUser(merged ?? stored, backendCtx) };
-    });
+    }, keepsAWayIn(() => username, 'removing its SSH keys'));
   }
 
   async function deleteUser(id: string, ctx: CallContext): Promise<void> {
     const userId = userIdOf(id);
-    await send({ method: 'DELETE', path: `/user/${userId}` }, ctx, { notFound: `user ${userId} not found` });
+    await send({ method: 'DELETE', path: `/user/${userId}` }, ctx, { notFound: `user ${userId} not found`, onUser: true });
   }
 
   // ---- passwords --------------------------------------------------------------------------
@@ -249,7 +303,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
 
   async function setPassword(id: string, password: string, ctx: CallContext): Promise<void> {
     // An empty password would remove it on the server: the gateway never does that.
-    if (password === '') throw invalidRequest('password must not be empty', [{ path: 'password', message: 'must not be empty' }]);
+    checkUserPatch({ password }, shape());
     await modifyUser(id, ctx, async (stored) => ({ body: { ...storedBody(stored), password }, result: undefined }));
   }
 
@@ -287,6 +341,10 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     });
   }
 
+  /**
+   * Removes one key. API v1 never says whether a user has a password, so the last key of a user
+   * without one is refused by the server's own check (nothing is written) and answered 409.
+   */
   function deleteSshKey(id: string, keyId: string, ctx: CallContext): Promise<void> {
     let username = '';
     return modifyUser(id, ctx, async (stored) => {
@@ -295,11 +353,21 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
       const kept = present.filter((k) => !k.key || sshKeyIdOf(k.key.fingerprint) !== keyId);
       if (kept.length === present.length) throw notFound(`ssh key ${keyId} not found for user ${id}`);
       return { body: { ...storedBody(stored), public_keys: kept.map((k) => k.line) }, result: undefined };
-    }, {
-      special: (res, message) =>
-        res.status === 400 && /password or at least a public.?key/i.test(message)
-          ? conflict(`user "${username}" has no password: removing its last SSH key would leave no way to log in; set a password first`)
-          : undefined,
+    }, keepsAWayIn(() => username, 'removing its last SSH key'));
+  }
+
+  // ---- network rules (1.x: filters.allowed_ip) --------------------------------------------
+
+  async function listNetworkRules(id: string, ctx: CallContext): Promise<NetworkRule[]> {
+    return networkRulesFromUpstream(await readUser(userIdOf(id), ctx));
+  }
+
+  async function replaceNetworkRules(id: string, rules: NetworkRuleInput[], ctx: CallContext): Promise<NetworkRule[]> {
+    const patch = { networkRules: rules };
+    checkUserPatch(patch, (await probe.ensure(ctx)).shape);
+    return modifyUser(id, ctx, async (stored) => {
+      const body = mergeUserPatch(stored, patch);
+      return { body, result: networkRulesFromUpstream(body) };
     });
   }
 
@@ -322,7 +390,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     return parseUpstream(UpstreamQuotaScanList, res.body, 'a list of quota scans', res.status).map(toQuotaScan);
   }
 
-  /** The seed's body is a whole User; SFTPGo finds the user by its username. */
+  /** The body is a whole User; SFTPGo finds the user by its username. */
   async function startQuotaScan(id: string, ctx: CallContext): Promise<void> {
     const userId = userIdOf(id);
     const stored = await readUser(userId, ctx);
@@ -335,35 +403,45 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
 
   // ---- health -----------------------------------------------------------------------------
 
+  /**
+   * Finds the server again (its version and shape), asks its data provider, and reads one user:
+   * a server whose users the gateway cannot read is not healthy. Never throws.
+   */
   async function health(ctx: CallContext): Promise<HealthResult> {
     try {
-      const [status, version] = await Promise.allSettled([
-        client.request({ method: 'GET', path: '/providerstatus' }, ctx),
-        client.request({ method: 'GET', path: '/version' }, ctx),
-      ]);
-      const name = version.status === 'fulfilled' ? versionName(version.value) : 'SFTPGo';
-      if (status.status === 'rejected') {
-        const why = status.reason instanceof GatewayError ? status.reason.detail : 'SFTPGo could not be reached';
-        return { ok: false, detail: `unreachable: ${why}` };
+      probe.forget();
+      const facts = await probe.ensure(ctx);
+      const name = `SFTPGo ${facts.serverVersion ?? '(version unknown)'}, API v1 (${facts.shape === 'map' ? '1.x' : '0.9.x'} shape)`;
+      const status = await client.request({ method: 'GET', path: `${API}/providerstatus` }, ctx);
+      if (status.status !== 200) {
+        const message = scrub(upstreamMessage(status.body), credentials);
+        return { ok: false, detail: `${name}; data provider: ${message || `HTTP ${status.status}`}` };
       }
-      const res = status.value;
-      const message = scrub(upstreamMessage(res.body), credentials);
-      if (res.status === 200) {
-        const said = ApiResponse.safeParse(res.body).data?.message;
-        return { ok: true, detail: `${name}; data provider: ${said || 'Alive'}` };
-      }
-      if (res.status === 401 || res.status === 403) {
-        return { ok: false, detail: `${name}: SFTPGo rejected the gateway's own credentials (${res.status})` };
-      }
-      return { ok: false, detail: `${name}; data provider: ${message || `HTTP ${res.status}`}` };
+      const said = ApiResponse.safeParse(status.body).data?.message || 'Alive';
+      await fetchUserPage({ limit: 1, offset: 0, order: 'asc' }, 0, 1, ctx);
+      return { ok: true, detail: `${name}; data provider: ${said}; users readable` };
     } catch (err) {
       return { ok: false, detail: err instanceof GatewayError ? err.detail : 'health check failed' };
     }
   }
 
+  function server(): ServerInfo {
+    const facts = probe.known();
+    return { apiVersion: facts?.apiVersion ?? null, serverVersion: facts?.serverVersion ?? null };
+  }
+
   return {
     provider: 'sftpgo',
-    capabilities: SFTPGO_CAPABILITIES,
+    get capabilities() {
+      return SFTPGO_CAPABILITIES[shape()];
+    },
+    get permissions(): readonly Permission[] {
+      return vocabularyOfShape(shape()).names;
+    },
+    server,
+    async resolve(ctx, capability) {
+      if (CAPABILITIES_09X[capability] !== CAPABILITIES_1X[capability]) await probe.ensure(ctx);
+    },
     listUsers,
     getUser,
     createUser,
@@ -376,6 +454,8 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     listSshKeys,
     addSshKey,
     deleteSshKey,
+    listNetworkRules,
+    replaceNetworkRules,
     listConnections,
     closeConnection,
     listQuotaScans,
@@ -383,11 +463,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
   };
 }
 
-/** `SFTPGo 1.2.0` from a /version answer: an object (the server) or an array (the seed). */
-function versionName(res: UpstreamResponse): string {
-  if (res.status !== 200) return 'SFTPGo';
-  const parsed = VersionAnswer.safeParse(res.body);
-  if (!parsed.success) return 'SFTPGo';
-  const info = Array.isArray(parsed.data) ? parsed.data[0] : parsed.data;
-  return info ? `SFTPGo ${info.version}` : 'SFTPGo';
+/** SFTPGo's own "not found" carries an `error` text; the router's 404 does not. */
+function hasErrorText(body: unknown): boolean {
+  return isJsonObject(body) && typeof body.error === 'string' && body.error !== '';
 }

@@ -1,23 +1,32 @@
 /**
- * SFTPGo 1.2.0 ⇄ the gateway's model (CONTRACT §2, §3). Pure functions, both directions: no I/O,
- * no clock, no randomness — the adapter passes in what they need (parsed keys, a password).
+ * SFTPGo API v1 ⇄ the gateway's model (CONTRACT §2, §3), in both of the API's shapes: 0.9.x
+ * (`permissions` one list) and 1.x (`permissions` a map of directory to list, network rules in
+ * `filters.allowed_ip`). Pure functions, both directions: no I/O, no clock, no randomness — the
+ * adapter passes in what they need (parsed keys, a password, the server's shape).
  * The write-side functions also refuse what SFTPGo cannot represent (422) before any call.
  */
 import type {
-  AdapterUser, Connection, Limits, LimitsInput, Permission, QuotaScan, SshKey, Usage, UserCreate, UserPatch,
-  UserStatus,
+  AdapterUser, Connection, Limits, LimitsInput, NetworkRule, NetworkRuleInput, Permission, QuotaScan, SshKey, Usage,
+  UserCreate, UserPatch, UserStatus,
 } from '../../src/model.js';
-import { PERMISSIONS } from '../../src/model.js';
+import { BASIC_PERMISSIONS } from '../../src/model.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyIdOf } from '../../src/ssh-key.js';
-import { accessLevelOf, canonicalPermissions, nearestLevels, requestedPermissions } from '../../src/permissions.js';
+import {
+  BASIC_VOCABULARY, accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, requestedDirectories,
+  requestedPermissions, vocabularyOf, type Vocabulary,
+} from '../../src/permissions.js';
+import { normalizeCidr } from '../../src/cidr.js';
+import { cleanPath } from '../../src/paths.js';
 import { isoFromMs } from '../../src/iso-time.js';
 import { wellFormed } from '../../src/unicode.js';
 import { invalidRequest } from '../../src/errors.js';
 import { UnsupportedFields } from '../../src/upstream-failure.js';
 import type {
-  UpstreamConnection, UpstreamPermission, UpstreamQuotaScan, UpstreamUser, UpstreamUserBody,
+  UpstreamConnection, UpstreamPermission, UpstreamPermissionMap, UpstreamQuotaScan, UpstreamUser, UpstreamUserBody,
 } from './schema.js';
+
+export { cleanPath };
 
 /** What a mapped user needs to know about its backend. */
 export interface BackendContext {
@@ -26,6 +35,21 @@ export interface BackendContext {
   sftpHost: string | null;
   sftpPort: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The two shapes of API v1
+
+/** `list`: SFTPGo 0.9.x (the seed document); `map`: SFTPGo 1.x. */
+export type V1Shape = 'list' | 'map';
+
+/** SFTPGo 1.x adds chmod, chown and chtimes to the eight names (its `ValidPerms`); `*` grants all eleven. */
+export const VOCABULARY_1X = vocabularyOf([...BASIC_PERMISSIONS, 'chmod', 'chown', 'chtimes']);
+
+/** The names a server of this shape can grant. */
+export const vocabularyOfShape = (shape: V1Shape): Vocabulary => (shape === 'map' ? VOCABULARY_1X : BASIC_VOCABULARY);
+
+/** The shape a user answer is in. */
+export const shapeOf = (u: Pick<UpstreamUser, 'permissions'>): V1Shape => (Array.isArray(u.permissions) ? 'list' : 'map');
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -47,16 +71,35 @@ export function msFromIso(iso: string | null | undefined): number {
   return Math.max(1, Date.parse(iso));
 }
 
-/** SFTPGo's `*` reads as all eight; the result is deduplicated and in canonical order. */
-export function permissionsFromUpstream(perms: readonly UpstreamPermission[]): Permission[] {
-  return perms.includes('*') ? [...PERMISSIONS] : canonicalPermissions(perms as Permission[]);
+/** One directory's list: `*` reads as every name the server has; the result is deduplicated and canonical. */
+export function permissionsFromUpstream(perms: readonly UpstreamPermission[], vocab: Vocabulary): Permission[] {
+  return perms.includes('*') ? [...vocab.names] : canonicalPermissions(perms as Permission[]);
 }
 
-/** All eight are written as SFTPGo's `*`; any other set in canonical order. */
-export function permissionsToUpstream(perms: readonly Permission[]): UpstreamPermission[] {
+/** Every name the server has is written as `*`; any other set in canonical order. */
+export function permissionsToUpstream(perms: readonly Permission[], vocab: Vocabulary): UpstreamPermission[] {
   const canon = canonicalPermissions(perms);
-  return canon.length === PERMISSIONS.length ? ['*'] : canon;
+  return accessLevelOf(canon, vocab) === 'full' ? ['*'] : canon;
 }
+
+/** The root directory's list, in either shape. */
+function rootList(u: Pick<UpstreamUser, 'permissions'>): readonly UpstreamPermission[] {
+  const { permissions } = u;
+  return Array.isArray(permissions) ? permissions : ((permissions as UpstreamPermissionMap)['/'] ?? []);
+}
+
+/** 1.x: every directory but `/`, each set canonical, sorted by path; 0.9.x: null (it has none). */
+export function directoryPermissionsFromUpstream(
+  u: Pick<UpstreamUser, 'permissions'>,
+  vocab: Vocabulary,
+): Record<string, Permission[]> | null {
+  const map = u.permissions;
+  if (Array.isArray(map)) return null;
+  const dirs = Object.keys(map).filter((d) => d !== '/').sort(byteOrder);
+  return Object.fromEntries(dirs.map((d) => [d, permissionsFromUpstream((map as UpstreamPermissionMap)[d] ?? [], vocab)]));
+}
+
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Each limit and its SFTPGo field; 0 upstream ⇄ null (unlimited) here. */
 export const LIMIT_FIELDS = {
@@ -120,9 +163,10 @@ export function sftpUri(username: string, host: string | null, port: number): st
   return `sftp://${encodeURIComponent(wellFormed(username))}@${hostPart}${port === 22 ? '' : `:${port}`}`;
 }
 
-/** Secret fields SFTPGo has (password) or later versions nest in a user; never copied into `raw`. */
+/** Secret fields SFTPGo has (password) or nests in a user (`filesystem`); never copied into `raw`. */
 const SECRET_FIELDS = new Set([
   'password', 'passphrase', 'key_passphrase', 'private_key', 'access_secret', 'account_key', 'sas_url', 'api_key',
+  'credentials',
 ]);
 
 function withoutSecrets(value: unknown): unknown {
@@ -139,14 +183,54 @@ export function rawOf(u: UpstreamUser): Record<string, unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Network rules ⇄ filters.allowed_ip (1.x)
+
+/**
+ * A rule's id is its CIDR with `/` as `_`: stable (the same CIDR is the same rule on every
+ * read) and safe in a path. @example ruleIdOf('10.0.0.0/8') // '10.0.0.0_8'
+ */
+export const ruleIdOf = (cidr: string): string => cidr.replaceAll('/', '_');
+
+/** One `allowed_ip` entry → a rule: any protocol, enabled, no description (SFTPGo keeps only the CIDR). */
+export function toNetworkRule(cidr: string): NetworkRule {
+  return { id: ruleIdOf(cidr), cidr, protocol: 'any', enabled: true, description: null };
+}
+
+/** The user's rules; none on a user without `filters.allowed_ip`. */
+export function networkRulesFromUpstream(u: Pick<UpstreamUser, 'filters'>): NetworkRule[] {
+  return (u.filters?.allowed_ip ?? []).map(toNetworkRule);
+}
+
+/**
+ * Rules → `allowed_ip`. SFTPGo stores a CIDR and nothing else: a rule for one protocol, a
+ * disabled rule or a description is a 422 (it would be lost or widen access); a bare IP becomes
+ * its /32 or /128, anything else not a CIDR a 400. A CIDR given twice is kept once.
+ */
+export function networkRulesToUpstream(rules: readonly NetworkRuleInput[], field: string, out: UnsupportedFields): string[] {
+  const cidrs: string[] = [];
+  rules.forEach((rule, i) => {
+    const cidr = normalizeCidr(rule.cidr);
+    if (!cidr) throw invalidRequest(`"${rule.cidr}" is not an IP address or a CIDR`, [{ path: `${field}.${i}.cidr`, message: 'not a CIDR' }]);
+    if (rule.protocol !== 'any') out.add(`${field}.${i}.protocol`, 'SFTPGo network rules apply to every protocol: send "any"');
+    if (!rule.enabled) out.add(`${field}.${i}.enabled`, 'SFTPGo has no disabled network rules: leave the rule out instead');
+    if (rule.description) out.add(`${field}.${i}.description`, 'SFTPGo network rules have no description: omit it or send null');
+    if (!cidrs.includes(cidr)) cidrs.push(cidr);
+  });
+  return cidrs;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reading
 
 /**
- * An SFTPGo user → the normalized user. SFTPGo jails every user in `home_dir`, has no display
- * name, no root credential and (in 1.2.0) no created/updated/password-changed times.
+ * An SFTPGo user → the normalized user, in either shape. SFTPGo jails every user in `home_dir`,
+ * has no display name, no root credential and (in API v1) no created/updated/password-changed
+ * times. The level is read from the exact root set against the names its server has.
  */
 export function toUser(u: UpstreamUser, ctx: BackendContext): AdapterUser {
-  const permissions = permissionsFromUpstream(u.permissions);
+  const vocab = vocabularyOfShape(shapeOf(u));
+  const root = rootList(u);
+  const permissions = permissionsFromUpstream(root, vocab);
   return {
     id: String(u.id),
     backend: ctx.backend,
@@ -154,8 +238,9 @@ export function toUser(u: UpstreamUser, ctx: BackendContext): AdapterUser {
     username: u.username,
     displayName: null,
     status: statusFromUpstream(u.status),
-    accessLevel: accessLevelOf(permissions),
+    accessLevel: accessLevelOf(permissions, vocab),
     permissions,
+    directoryPermissions: directoryPermissionsFromUpstream(u, vocab),
     homeDirectory: u.home_dir,
     chrootDirectory: u.home_dir,
     expiresAt: isoFromMs(u.expiration_date),
@@ -215,13 +300,52 @@ export function toQuotaScan(q: UpstreamQuotaScan): QuotaScan {
 /** The levels SFTPGo can store: every non-empty set (`none` is the one it cannot). */
 const REPRESENTABLE = ['read-only', 'write-only', 'read-write', 'full'] as const;
 
-function checkPermissions(perms: Permission[] | undefined, input: { permissions?: unknown }, out: UnsupportedFields): void {
-  if (perms === undefined || perms.length > 0) return;
-  out.add(
-    input.permissions !== undefined ? 'permissions' : 'accessLevel',
-    'SFTPGo needs at least one permission: the empty set ("none") cannot be stored',
-  );
-  out.details = nearestLevels(perms, REPRESENTABLE);
+/** The root set: not empty (SFTPGo needs one permission at `/`), every name one this server has. */
+function checkRootPermissions(
+  perms: Permission[] | undefined,
+  input: { permissions?: unknown },
+  vocab: Vocabulary,
+  out: UnsupportedFields,
+): void {
+  if (perms === undefined) return;
+  const field = input.permissions !== undefined ? 'permissions' : 'accessLevel';
+  checkNames(perms, field, vocab, out);
+  if (perms.length > 0) return;
+  out.add(field, 'SFTPGo needs at least one permission: the empty set ("none") cannot be stored');
+  out.details = nearestLevels(perms, REPRESENTABLE, vocab);
+}
+
+function checkNames(perms: readonly Permission[], field: string, vocab: Vocabulary, out: UnsupportedFields): void {
+  const outside = namesOutside(perms, vocab);
+  if (outside.length > 0) {
+    out.add(field, `this SFTPGo server has no permission ${outside.map((p) => `"${p}"`).join(', ')} (it has: ${vocab.names.join(', ')})`);
+  }
+}
+
+/** Sub-directory permissions: only the 1.x map holds them, with names this server has. */
+function checkDirectories(
+  dirs: Record<string, Permission[]> | undefined,
+  shape: V1Shape,
+  vocab: Vocabulary,
+  out: UnsupportedFields,
+): void {
+  if (dirs === undefined) return;
+  if (shape === 'list') {
+    if (Object.keys(dirs).length > 0) {
+      out.add('directoryPermissions', 'this SFTPGo server (0.9.x) has no per-directory permissions: omit it or send {}');
+    }
+    return;
+  }
+  for (const [dir, perms] of Object.entries(dirs)) checkNames(perms, `directoryPermissions.${dir}`, vocab, out);
+}
+
+function checkNetworkRules(rules: readonly NetworkRuleInput[] | undefined, shape: V1Shape, out: UnsupportedFields): string[] | undefined {
+  if (rules === undefined) return undefined;
+  if (shape === 'list') {
+    if (rules.length > 0) out.add('networkRules', 'this SFTPGo server (0.9.x) has no per-user network rules: omit it or send []');
+    return undefined;
+  }
+  return networkRulesToUpstream(rules, 'networkRules', out);
 }
 
 /** SFTPGo always jails in home_dir: chrootDirectory may only repeat it. */
@@ -240,20 +364,6 @@ function checkDisplayName(displayName: string | null | undefined, out: Unsupport
   }
 }
 
-/**
- * Normalizes an absolute path as SFTPGo's `filepath.Clean` does: no `.`, `..`, doubled or
- * trailing slashes. So `/srv/x/` and `/srv/x` are the same home (and the same jail).
- */
-export function cleanPath(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join('/')}`;
-}
-
 /** `${base}/${username}`, refusing a username that would point outside the base. */
 function defaultHome(base: string, username: string): string {
   if (username.includes('/') || username === '.' || username === '..' || username.includes('\0')) {
@@ -263,6 +373,13 @@ function defaultHome(base: string, username: string): string {
     );
   }
   return cleanPath(`${base}/${username}`);
+}
+
+/** The whole 1.x permission map: the root set at `/` and each sub-directory's. */
+function permissionMapOf(root: readonly Permission[], dirs: Record<string, Permission[]>, vocab: Vocabulary): UpstreamPermissionMap {
+  const map: UpstreamPermissionMap = { '/': permissionsToUpstream(root, vocab) };
+  for (const [dir, perms] of Object.entries(dirs)) map[dir] = permissionsToUpstream(perms, vocab);
+  return map;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,34 +392,40 @@ export interface CreateOptions {
   password: string;
   /** The backend's `homeDirectoryBase`. */
   homeDirectoryBase: string;
+  /** The shape the server speaks. */
+  shape: V1Shape;
 }
 
 /**
- * A create body → the whole SFTPGo user for `POST /user` (every documented field, uid/gid 0).
- * Throws 400 (no or contradictory permissions) or 422 (what SFTPGo cannot represent).
+ * A create body → the whole SFTPGo user for `POST /api/v1/user`: every field the shape has,
+ * uid/gid 0, `status`, `home_dir` and `permissions` always. Throws 400 (no or contradictory
+ * permissions) or 422 (what this SFTPGo cannot represent).
  *
- * @example toUpstreamCreate({ username: 'acme', accessLevel: 'read-only' }, { publicKeys: [], password: 'p', homeDirectoryBase: '/srv' })
- *   // { status: 1, username: 'acme', home_dir: '/srv/acme', permissions: ['list', 'download'], … }
+ * @example toUpstreamCreate({ username: 'acme', accessLevel: 'read-only' }, { publicKeys: [], password: 'p', homeDirectoryBase: '/srv', shape: 'map' })
+ *   // { status: 1, username: 'acme', home_dir: '/srv/acme', permissions: { '/': ['list', 'download'] }, … }
  */
 export function toUpstreamCreate(input: UserCreate, opts: CreateOptions): UpstreamUserBody {
-  const perms = requestedPermissions(input);
+  const vocab = vocabularyOfShape(opts.shape);
+  const perms = requestedPermissions(input, vocab);
   if (perms === undefined) {
     throw invalidRequest('accessLevel or permissions is required', [
       { path: 'accessLevel', message: 'one of accessLevel or permissions is required' },
     ]);
   }
+  const dirs = requestedDirectories(input);
   const home = input.homeDirectory !== undefined
     ? cleanPath(input.homeDirectory)
     : defaultHome(cleanPath(opts.homeDirectoryBase), input.username);
 
   const unsupported = new UnsupportedFields('SFTPGo');
   checkDisplayName(input.displayName, unsupported);
-  if (input.networkRules?.length) unsupported.add('networkRules', 'SFTPGo 1.2.0 has no per-user network rules: omit it or send []');
+  const allowedIp = checkNetworkRules(input.networkRules, opts.shape, unsupported);
   checkChroot(input.chrootDirectory, home, unsupported);
-  checkPermissions(perms, input, unsupported);
+  checkRootPermissions(perms, input, vocab, unsupported);
+  checkDirectories(dirs, opts.shape, vocab, unsupported);
   unsupported.throwIfAny();
 
-  return {
+  const common = {
     status: statusToUpstream(input.status ?? 'active'),
     username: input.username,
     expiration_date: msFromIso(input.expiresAt),
@@ -312,11 +435,22 @@ export function toUpstreamCreate(input: UserCreate, opts: CreateOptions): Upstre
     uid: 0,
     gid: 0,
     ...limitsToUpstream(input.limits),
-    permissions: permissionsToUpstream(perms),
-    used_quota_size: 0,
-    used_quota_file: 0,
-    last_quota_update: 0,
-    last_login: 0,
+  };
+  if (opts.shape === 'list') {
+    // The seed's whole User, as 0.9.x documents it.
+    return {
+      ...common,
+      permissions: permissionsToUpstream(perms, vocab),
+      used_quota_size: 0,
+      used_quota_file: 0,
+      last_quota_update: 0,
+      last_login: 0,
+    };
+  }
+  return {
+    ...common,
+    permissions: permissionMapOf(perms, dirs ?? {}, vocab),
+    ...(allowedIp && allowedIp.length > 0 ? { filters: { allowed_ip: allowedIp } } : {}),
   };
 }
 
@@ -326,32 +460,84 @@ export function storedBody(stored: UpstreamUser): UpstreamUser {
   return rest;
 }
 
+/** What a patch may carry beyond the model's fields: the keys, already parsed by the adapter. */
+export interface MergeOptions {
+  /** Normalized OpenSSH lines replacing every stored key (the patch's `sshKeys`). */
+  publicKeys?: string[];
+}
+
+/** A patch checked against a shape: what it asks for, in SFTPGo's terms. */
+export interface CheckedPatch {
+  root: Permission[] | undefined;
+  dirs: Record<string, Permission[]> | undefined;
+  allowedIp: string[] | undefined;
+}
+
 /**
- * Merges a patch onto the stored user → the whole user for `PUT /user/{id}`. Only the fields
- * present change; `password` is sent only when the patch sets one. Throws 400/422 as create does,
- * and 422 for a rename (SFTPGo never renames; repeating the current username is no rename).
+ * Every check of a patch that needs no stored user: run before any call, so a patch this
+ * SFTPGo cannot represent, or a bad value, makes no upstream call at all. Throws 400/422.
  */
-export function mergeUserPatch(stored: UpstreamUser, patch: UserPatch): UpstreamUser {
+export function checkUserPatch(patch: UserPatch, shape: V1Shape): CheckedPatch {
   // The route's schema already refuses it; an empty password would remove it on the server.
   if (patch.password === '') throw invalidRequest('password must not be empty', [{ path: 'password', message: 'must not be empty' }]);
-  const perms = requestedPermissions(patch);
+  const vocab = vocabularyOfShape(shape);
+  const root = requestedPermissions(patch, vocab);
+  const dirs = requestedDirectories(patch);
+  const unsupported = new UnsupportedFields('SFTPGo');
+  checkDisplayName(patch.displayName, unsupported);
+  if (patch.chrootDirectory === null || (patch.chrootDirectory !== undefined && patch.homeDirectory !== undefined)) {
+    checkChroot(patch.chrootDirectory, cleanPath(patch.homeDirectory ?? ''), unsupported);
+  }
+  checkRootPermissions(root, patch, vocab, unsupported);
+  checkDirectories(dirs, shape, vocab, unsupported);
+  const allowedIp = checkNetworkRules(patch.networkRules, shape, unsupported);
+  unsupported.throwIfAny();
+  return { root, dirs, allowedIp };
+}
+
+/**
+ * Merges a patch onto the stored user → the whole user for `PUT /api/v1/user/{id}`. Only the
+ * fields present change: a root set replaces `/` only, `directoryPermissions` every other
+ * directory, `networkRules` only `filters.allowed_ip`, `sshKeys` the keys; nothing else the
+ * server sent (filters, filesystem, virtual folders, uid/gid, unknown fields) is touched, and a
+ * patch that sets no permissions leaves the map exactly as it was. `password` is sent only when
+ * the patch sets one. Throws 400/422 as `checkUserPatch` does, and 422 for a rename or a jail
+ * apart from the stored home.
+ */
+export function mergeUserPatch(stored: UpstreamUser, patch: UserPatch, opts: MergeOptions = {}): UpstreamUser {
+  const shape = shapeOf(stored);
+  const { root, dirs, allowedIp } = checkUserPatch(patch, shape);
   const home = patch.homeDirectory !== undefined ? cleanPath(patch.homeDirectory) : cleanPath(stored.home_dir);
 
   const unsupported = new UnsupportedFields('SFTPGo');
   if (patch.username !== undefined && patch.username !== stored.username) {
     unsupported.add('username', `SFTPGo cannot rename a user (the username is "${stored.username}")`);
   }
-  checkDisplayName(patch.displayName, unsupported);
   checkChroot(patch.chrootDirectory, home, unsupported);
-  checkPermissions(perms, patch, unsupported);
   unsupported.throwIfAny();
 
   const merged = storedBody(stored);
   if (patch.homeDirectory !== undefined) merged.home_dir = home;
-  if (perms !== undefined) merged.permissions = permissionsToUpstream(perms);
+  if (root !== undefined || dirs !== undefined) merged.permissions = mergedPermissions(stored, root, dirs, vocabularyOfShape(shape));
+  if (allowedIp !== undefined) merged.filters = { ...stored.filters, allowed_ip: allowedIp };
+  if (opts.publicKeys !== undefined) merged.public_keys = opts.publicKeys;
   if (patch.status !== undefined) merged.status = statusToUpstream(patch.status);
   if (patch.expiresAt !== undefined) merged.expiration_date = msFromIso(patch.expiresAt);
   if (patch.limits !== undefined) Object.assign(merged, limitsToUpstream(patch.limits, stored));
   if (patch.password !== undefined) merged.password = patch.password;
   return merged;
+}
+
+/** The stored permissions with the root set, the sub-directories, or both replaced. */
+function mergedPermissions(
+  stored: UpstreamUser,
+  root: Permission[] | undefined,
+  dirs: Record<string, Permission[]> | undefined,
+  vocab: Vocabulary,
+): UpstreamUser['permissions'] {
+  if (Array.isArray(stored.permissions)) return root !== undefined ? permissionsToUpstream(root, vocab) : stored.permissions;
+  const current = stored.permissions;
+  const rootList = root !== undefined ? permissionsToUpstream(root, vocab) : (current['/'] ?? []);
+  if (dirs === undefined) return { ...current, '/': rootList };
+  return { ...permissionMapOf([], dirs, vocab), '/': rootList };
 }

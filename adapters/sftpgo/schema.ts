@@ -1,7 +1,9 @@
 /**
- * What SFTPGo 1.2.0 sends (`seeds/sftpgo-openapi-1.2.0.yaml`), as zod schemas: strict about the
- * fields the gateway relies on, lenient about everything else (unknown fields are kept, so `raw`
- * and the read-merge-write PUT carry them unchanged).
+ * What SFTPGo's API v1 sends, as zod schemas, in both of its shapes: 0.9.x (the seed,
+ * `seeds/sftpgo-openapi-1.2.0.yaml`: `permissions` one list) and 1.x (`reference/`: `permissions`
+ * a map of directory to list, plus `filters` and `filesystem`). Strict about the fields the
+ * gateway relies on, lenient about everything else (unknown fields are kept, so `raw` and the
+ * read-merge-write PUT carry them unchanged).
  */
 import { z } from 'zod';
 import { PERMISSIONS } from '../../src/model.js';
@@ -15,9 +17,19 @@ const int = z.number().int();
 /** Counters and epoch-ms times: the server always sends them, but a missing one reads as 0. */
 const optionalInt = int.optional();
 
-/** `*` grants everything; the eight others are the contract's own names. */
+/** `*` grants everything the server has; the others are the contract's own names. */
 export const UpstreamPermission = z.enum(['*', ...PERMISSIONS]);
 export type UpstreamPermission = z.infer<typeof UpstreamPermission>;
+
+/** 1.x: absolute directory → its permissions; `/` is always there. */
+export const UpstreamPermissionMap = z
+  .record(z.string(), z.array(UpstreamPermission))
+  .refine((m) => Object.hasOwn(m, '/'), { message: 'has no entry for "/"' });
+export type UpstreamPermissionMap = z.infer<typeof UpstreamPermissionMap>;
+
+/** 1.x `filters`: only `allowed_ip` is the gateway's (network rules); the rest is carried as is. */
+export const UpstreamFilters = z.looseObject({ allowed_ip: z.array(z.string()).nullable().optional() });
+export type UpstreamFilters = z.infer<typeof UpstreamFilters>;
 
 export const UpstreamUser = z.looseObject({
   id: int.min(1).max(INT32_MAX),
@@ -33,7 +45,10 @@ export const UpstreamUser = z.looseObject({
   max_sessions: optionalInt,
   quota_size: optionalInt,
   quota_files: optionalInt,
-  permissions: z.array(UpstreamPermission),
+  /** 0.9.x: one list; 1.x: a map of directory to list. */
+  permissions: z.union([z.array(UpstreamPermission), UpstreamPermissionMap], {
+    error: 'not a list of permission names (0.9.x) nor a map of directory to such a list with "/" (1.x)',
+  }),
   used_quota_size: optionalInt,
   /** What the server really sends… */
   used_quota_files: optionalInt,
@@ -43,6 +58,8 @@ export const UpstreamUser = z.looseObject({
   upload_bandwidth: optionalInt,
   download_bandwidth: optionalInt,
   last_login: optionalInt,
+  /** 1.x only. */
+  filters: UpstreamFilters.optional(),
 });
 export type UpstreamUser = z.infer<typeof UpstreamUser>;
 
@@ -120,6 +137,21 @@ const OPTIONAL_INT_FIELDS = [
 const UPSTREAM_PERMISSIONS: ReadonlySet<unknown> = new Set(UpstreamPermission.options);
 
 const isOptionalInt = (v: unknown) => v === undefined || Number.isSafeInteger(v);
+const isPermissionList = (v: unknown) => Array.isArray(v) && v.every((p) => UPSTREAM_PERMISSIONS.has(p));
+
+/** The same answer as `UpstreamPermissionMap.safeParse(v).success`. */
+function isPermissionMap(v: unknown): boolean {
+  if (!isJsonObject(v) || !Object.hasOwn(v, '/')) return false;
+  for (const dir in v) if (!isPermissionList(v[dir])) return false;
+  return true;
+}
+
+function isFilters(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!isJsonObject(v)) return false;
+  const ips = v.allowed_ip;
+  return ips === undefined || ips === null || (Array.isArray(ips) && ips.every((ip) => typeof ip === 'string'));
+}
 
 /** The same answer as `UpstreamUser.safeParse(v).success` for any JSON value, without a copy. */
 export function isUpstreamUser(v: unknown): v is UpstreamUser {
@@ -132,8 +164,9 @@ export function isUpstreamUser(v: unknown): v is UpstreamUser {
     (password === undefined || password === null || typeof password === 'string') &&
     (keys === undefined || keys === null || (Array.isArray(keys) && keys.every((k) => typeof k === 'string'))) &&
     typeof home === 'string' &&
-    Array.isArray(permissions) && permissions.every((p) => UPSTREAM_PERMISSIONS.has(p)) &&
-    OPTIONAL_INT_FIELDS.every((f) => isOptionalInt(v[f]))
+    (isPermissionList(permissions) || isPermissionMap(permissions)) &&
+    OPTIONAL_INT_FIELDS.every((f) => isOptionalInt(v[f])) &&
+    isFilters(v.filters)
   );
 }
 

@@ -10,12 +10,13 @@ import type {
 } from '../../src/adapter.js';
 import { SftpToGoBackendConfig } from '../../src/config.js';
 import {
-  GatewayError, conflict, invalidRequest, notFound, rateLimited, upstreamError,
+  GatewayError, conflict, notFound, unsupportedField, upstreamError,
 } from '../../src/errors.js';
 import type {
   AdapterUser, Capabilities, NetworkRule, NetworkRuleInput, PasswordRotation, SshKey, UserCreate, UserPatch,
 } from '../../src/model.js';
 import { pageOfAll } from '../../src/paging.js';
+import { BASIC_VOCABULARY } from '../../src/permissions.js';
 import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/ssh-key.js';
 import {
   UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
@@ -47,6 +48,7 @@ export const SFTPTOGO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   quotaScans: false,
   passwordRotation: true,
   sshKeys: true,
+  directoryPermissions: false,
 });
 
 /**
@@ -207,24 +209,34 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
   }
 
   /**
-   * PATCH with only the keys the patch names. A `username` equal to the stored one is no rename
-   * (read first to tell); nothing left to send → a read, no PATCH.
+   * PATCH with only the fields the patch names (the rule set among them); then, when the patch
+   * names `sshKeys`, the keys are made that set (new ones added first, then the others deleted).
+   * A `username` equal to the stored one is no rename, and the root credential is never renamed
+   * (read first to tell both, before any write); nothing left to send → a read, no PATCH.
    */
   async function updateUser(id: string, patch: UserPatch, ctx: CallContext): Promise<AdapterUser> {
     const credentialId = credentialIdOf(id);
     const body: UpstreamCredentialBody = toUpstreamPatch(patch);
-    let stored: UpstreamCredential | undefined;
+    const keys = patch.sshKeys === undefined ? undefined : await parseSshKeyList(patch.sshKeys);
+    let latest: UpstreamCredential | undefined;
     if (body.UserName !== undefined) {
-      stored = await readCredential(credentialId, ctx);
-      if (stored.UserName === body.UserName) delete body.UserName;
+      latest = await readCredential(credentialId, ctx);
+      if (latest.UserName === body.UserName) delete body.UserName;
+      else if (latest.IsDefault === true) throw conflict('the root credential cannot be renamed');
     }
-    if (Object.keys(body).length === 0) return toUser(stored ?? (await readCredential(credentialId, ctx)), backendCtx);
-    const res = await send({ method: 'PATCH', path: userPath(credentialId), body }, ctx, {
-      notFound: userNotFound(credentialId),
-      special: (r) =>
-        r.status === 409 && body.UserName !== undefined ? conflict(`username "${body.UserName}" is already taken`) : undefined,
-    });
-    return toUser(parseUpstream(UpstreamCredential, res.body, 'a credential', res.status), backendCtx);
+    if (Object.keys(body).length > 0) {
+      const res = await send({ method: 'PATCH', path: userPath(credentialId), body }, ctx, {
+        notFound: userNotFound(credentialId),
+        special: (r) =>
+          r.status === 409 && body.UserName !== undefined ? conflict(`username "${body.UserName}" is already taken`) : undefined,
+      });
+      latest = parseUpstream(UpstreamCredential, res.body, 'a credential', res.status);
+    }
+    if (keys !== undefined) {
+      await replaceKeys(credentialId, keys, ctx);
+      latest = undefined; // its key count changed
+    }
+    return toUser(latest ?? (await readCredential(credentialId, ctx)), backendCtx);
   }
 
   /** The root credential is refused (409) before any DELETE; an upstream refusal of it too. */
@@ -278,11 +290,40 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
   async function postKey(credentialId: string, key: ParsedSshKey, ctx: CallContext): Promise<SshKey> {
     const res = await send({ method: 'POST', path: keysPath(credentialId), body: { SshPublicKeyBody: key.publicKey } }, ctx, {
       notFound: userNotFound(credentialId),
-      special: (r) => (r.status === 409 ? conflict(`user ${credentialId} already has the key ${key.fingerprint}`) : undefined),
+      special: (r, message) => {
+        if (r.status === 409) return conflict(`user ${credentialId} already has the key ${key.fingerprint}`);
+        // The gateway parsed the key: one SFTP To Go refuses is one it cannot store.
+        if (r.status === 400 || r.status === 422) {
+          return unsupportedField(`SFTP To Go cannot store this ${key.type} key${message ? `: ${message}` : ''}`, undefined, [
+            { path: 'publicKey', message: `refused by SFTP To Go${message ? `: ${message}` : ''}` },
+          ]);
+        }
+        return undefined;
+      },
     });
     const [added] = await mapKeys([parseUpstream(UpstreamSshKey, res.body, 'an SSH key', res.status)], credentialId, ctx);
     if (!added) throw upstreamError('SFTP To Go answered an added SSH key the gateway cannot read');
     return added;
+  }
+
+  /**
+   * Makes the credential's keys exactly `keys`: adds the missing ones, then deletes every other
+   * key, one the gateway cannot read included (it is not in the set asked for).
+   */
+  async function replaceKeys(credentialId: string, keys: readonly ParsedSshKey[], ctx: CallContext): Promise<void> {
+    const res = await send({ method: 'GET', path: keysPath(credentialId) }, ctx, { notFound: userNotFound(credentialId) });
+    const present = parseUpstream(UpstreamSshKeyList, res.body, 'a list of SSH keys', res.status);
+    const readable = new Map((await mapKeys(present, credentialId, ctx)).map((k) => [k.id, k.fingerprint]));
+    const wanted = new Set(keys.map((k) => k.fingerprint));
+    const have = new Set(readable.values());
+    for (const key of keys) if (!have.has(key.fingerprint)) await postKey(credentialId, key, ctx);
+    for (const { Id } of present) {
+      const fingerprint = readable.get(Id);
+      if (fingerprint !== undefined && wanted.has(fingerprint)) continue;
+      await send({ method: 'DELETE', path: `${keysPath(credentialId)}/${encodeURIComponent(Id)}` }, ctx, {
+        notFound: `ssh key ${Id} not found for user ${credentialId}`,
+      });
+    }
   }
 
   async function listSshKeys(id: string, ctx: CallContext): Promise<SshKey[]> {
@@ -366,6 +407,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
   return {
     provider: 'sftptogo',
     capabilities: SFTPTOGO_CAPABILITIES,
+    permissions: BASIC_VOCABULARY.names,
     listUsers,
     listAllUsers,
     getUser,

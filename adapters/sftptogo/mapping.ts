@@ -8,7 +8,9 @@ import type {
   UserStatus,
 } from '../../src/model.js';
 import { SSH_KEY_TYPES } from '../../src/model.js';
-import { accessLevelOf, nearestLevels, permissionsOf, requestedPermissions } from '../../src/permissions.js';
+import {
+  BASIC_VOCABULARY, accessLevelOf, namesOutside, nearestLevels, permissionsOf, requestedDirectories, requestedPermissions,
+} from '../../src/permissions.js';
 import { normalizeCidr } from '../../src/cidr.js';
 import type { ParsedSshKey } from '../../src/ssh-key.js';
 import { sshKeyTypeOf } from '../../src/ssh-key.js';
@@ -42,12 +44,12 @@ const isUpstreamPermission = (value: string): value is UpstreamPermission =>
  */
 export function levelFromUpstream(permission: string): { accessLevel: AccessLevel; permissions: Permission[] } {
   if (!isUpstreamPermission(permission)) return { accessLevel: 'custom', permissions: [] };
-  return { accessLevel: permission, permissions: permissionsOf(permission) };
+  return { accessLevel: permission, permissions: permissionsOf(permission, BASIC_VOCABULARY) };
 }
 
 /** A permission set → its `Permission`; undefined for a set SFTP To Go cannot store (custom). */
 export function permissionToUpstream(perms: readonly Permission[]): UpstreamPermission | undefined {
-  const level = accessLevelOf(perms);
+  const level = accessLevelOf(perms, BASIC_VOCABULARY);
   return level === 'custom' ? undefined : level;
 }
 
@@ -130,6 +132,7 @@ export function toUser(c: UpstreamCredential, ctx: BackendContext): AdapterUser 
     status: statusFromUpstream(c.State),
     accessLevel,
     permissions,
+    directoryPermissions: null,
     homeDirectory: c.HomeDirectory,
     chrootDirectory: c.ChrootDirectory || null,
     expiresAt: null,
@@ -233,6 +236,10 @@ function checkUnsupportedFields(input: UserCreate | UserPatch, out: UnsupportedF
   if (input.limits !== undefined && input.limits !== null) {
     out.add('limits', 'SFTP To Go has no per-credential limits: omit it or send null');
   }
+  const dirs = requestedDirectories(input);
+  if (dirs !== undefined && Object.keys(dirs).length > 0) {
+    out.add('directoryPermissions', 'SFTP To Go has no per-directory permissions: omit it, or send {} or null');
+  }
 }
 
 /** The `Permission` of a set, or a 422 (with the nearest levels) for a custom one. */
@@ -242,13 +249,16 @@ function checkPermissions(
   out: UnsupportedFields,
 ): UpstreamPermission | undefined {
   if (perms === undefined) return undefined;
+  const field = input.permissions !== undefined ? 'permissions' : 'accessLevel';
+  const outside = namesOutside(perms, BASIC_VOCABULARY);
+  if (outside.length > 0) {
+    out.add(field, `SFTP To Go has no permission ${outside.map((p) => `"${p}"`).join(', ')} (it has: ${BASIC_VOCABULARY.names.join(', ')})`);
+    return undefined;
+  }
   const permission = permissionToUpstream(perms);
   if (permission === undefined) {
-    out.add(
-      input.permissions !== undefined ? 'permissions' : 'accessLevel',
-      'SFTP To Go stores only the access levels none, read-only, write-only, read-write and full',
-    );
-    out.details = nearestLevels(perms, UPSTREAM_PERMISSIONS);
+    out.add(field, 'SFTP To Go stores only the access levels none, read-only, write-only, read-write and full');
+    out.details = nearestLevels(perms, UPSTREAM_PERMISSIONS, BASIC_VOCABULARY);
   }
   return permission;
 }
@@ -264,7 +274,7 @@ function checkPermissions(
  *   // { UserName: 'acme_uploads', Permission: 'read-only', State: 'active', Alias: '' }
  */
 export function toUpstreamCreate(input: UserCreate): UpstreamCredentialBody {
-  const perms = requestedPermissions(input);
+  const perms = requestedPermissions(input, BASIC_VOCABULARY);
   if (perms === undefined) {
     throw invalidRequest('accessLevel or permissions is required', [
       { path: 'accessLevel', message: 'one of accessLevel or permissions is required' },
@@ -286,12 +296,12 @@ export function toUpstreamCreate(input: UserCreate): UpstreamCredentialBody {
 
 /**
  * A patch → the keys to PATCH, only those the patch names (an empty object: nothing to send).
- * `null` clears `displayName` and `chrootDirectory` (SFTP To Go's empty string). Throws 400/422
- * as create does. Whether `username` is a rename at all is for the caller to tell (it needs the
- * stored name).
+ * `null` clears `displayName` and `chrootDirectory` (SFTP To Go's empty string); `networkRules`
+ * replaces the whole rule set. Throws 400/422 as create does. Whether `username` is a rename at
+ * all is for the caller to tell (it needs the stored name); `sshKeys` are the caller's too.
  */
 export function toUpstreamPatch(patch: UserPatch): UpstreamCredentialBody {
-  const perms = requestedPermissions(patch);
+  const perms = requestedPermissions(patch, BASIC_VOCABULARY);
   const unsupported = new UnsupportedFields('SFTP To Go');
   if (patch.username !== undefined) checkUserName(patch.username, unsupported);
   checkUnsupportedFields(patch, unsupported);
@@ -303,6 +313,9 @@ export function toUpstreamPatch(patch: UserPatch): UpstreamCredentialBody {
     ...(permission !== undefined ? { Permission: permission } : {}),
     ...(patch.status !== undefined ? { State: statusToUpstream(patch.status) } : {}),
     ...optionalFields(patch),
+    ...(patch.networkRules !== undefined
+      ? { Settings: { Network: { InboundRules: toUpstreamRules(patch.networkRules, (i) => `networkRules[${i}].cidr`) } } }
+      : {}),
   };
 }
 

@@ -82,6 +82,8 @@ export interface UpstreamCredentialBody {
   ChrootDirectory?: string;
   Permission?: string;
   State?: string;
+  /** The whole rule set, when it changes. */
+  Settings?: { Network: { InboundRules: UpstreamInboundRuleBody[] } };
 }
 
 /** An inbound rule as the gateway writes it (`Id` only when the caller sent one). */

@@ -6,12 +6,21 @@ import { GatewayError, notFound } from '../errors.js';
 import { Backend } from '../model.js';
 import { BackendParam, errorResponses, jsonResponse, type RouteDeps } from '../route-kit.js';
 
+/**
+ * A backend as known now: its server's versions once reached (null before), and the
+ * capabilities and permission names that go with them (assumed until then; see README).
+ */
 function describe(entry: BackendEntry): z.infer<typeof Backend> {
+  const { adapter } = entry;
+  const server = adapter.server?.() ?? { apiVersion: null, serverVersion: null };
   return {
     name: entry.name,
-    provider: entry.adapter.provider,
+    provider: adapter.provider,
     default: entry.isDefault,
-    capabilities: { ...entry.adapter.capabilities },
+    apiVersion: server.apiVersion,
+    serverVersion: server.serverVersion,
+    capabilities: { ...adapter.capabilities },
+    permissions: [...adapter.permissions],
   };
 }
 
@@ -67,7 +76,7 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
       const started = performance.now();
       const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });
       const health = { ok: result.ok, latencyMs: Math.round(performance.now() - started), detail: result.detail };
-      // Read after the health check, so the state shown includes that call's outcome.
+      // Read after the health check, so the versions and the circuit shown are what it found.
       const circuit = entry.adapter.circuit?.();
       return jsonResponse(c, 200, { ...describe(entry), health, ...(circuit ? { circuit } : {}) });
     }) as never,

@@ -144,7 +144,10 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
   mountBackendRoute(app, deps, {
     method: 'patch', path: '/users/{id}', operationId: 'updateUser', tag, scope: 'write',
     summary: 'Update a user',
-    description: 'Only fields present change; `null` clears a nullable field. A `password` sets it.',
+    description: 'Only fields present change; `null` clears a nullable field. A `password` sets it. `limits` merges ' +
+      'field by field; `sshKeys`, `networkRules` and `directoryPermissions` replace the whole set. `accessLevel` or ' +
+      '`permissions` replace the root directory\'s permissions only; a patch that sets neither leaves every permission ' +
+      'the provider holds as it was.',
     params: UserIdParams, body: UserPatch,
     success: { status: 200, description: 'The updated user', schema: User },
   }, async (c, { params, body, backend, ctx }) =>

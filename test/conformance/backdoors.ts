@@ -16,6 +16,39 @@ export function sftpgoBackdoor(emu: SftpgoEmulator): UpstreamBackdoor {
       if (typeof id !== 'string') throw new Error('the emulator has no connection left');
       return id;
     },
+    // 0.9.x users have only permissions, uid and gid beyond the model; 1.x ones much more.
+    enrich: (username) => {
+      const u = byName(username);
+      if (!u) throw new Error(`no user ${username}`);
+      u.uid = 1001;
+      u.gid = 1002;
+      u.extra = { future_field: { added_by: 'a later server', list: [1, 2] } };
+      if (emu.version.startsWith('0.')) return;
+      u.permissions = { ...u.permissions, '/legacy': ['*'], '/drop': ['upload'] };
+      // As 1.2.2 stores them: no empty lists in filters, virtual folders on a local filesystem only.
+      u.filters = {
+        ...u.filters,
+        denied_ip: ['10.9.9.0/24'], denied_login_methods: ['keyboard-interactive'], denied_protocols: ['FTP'],
+        file_patterns: [{ path: '/', denied_patterns: ['*.exe'] }], max_upload_file_size: 1_048_576,
+      };
+      u.virtual_folders = [{
+        id: 1, mapped_path: '/srv/shared-folder', used_quota_size: 0, used_quota_files: 0, last_quota_update: 0,
+        virtual_path: '/shared', quota_size: -1, quota_files: -1,
+      }];
+    },
+    unmodeled: (username) => {
+      const u = byName(username);
+      if (!u) throw new Error(`no user ${username}`);
+      const { allowed_ip: _modeled, ...filters } = u.filters ?? {};
+      return structuredClone({
+        permissions: u.permissions, filters, filesystem: u.filesystem, virtual_folders: u.virtual_folders,
+        uid: u.uid, gid: u.gid, extra: u.extra,
+      });
+    },
+    removePassword: (username) => {
+      const u = byName(username);
+      if (u) delete u.password;
+    },
   };
 }
 

@@ -29,6 +29,16 @@ export interface UpstreamBackdoor {
   setStored?(username: string, bytes: number, files: number): void;
   /** A connection id that exists upstream (only for providers with connections). */
   someConnectionId?(): string;
+  /**
+   * Gives the stored user everything the provider has that the gateway's model does not carry
+   * (SFTPGo: filters besides allowed_ip, filesystem, virtual folders, uid/gid, a field of a later
+   * server; SFTP To Go: fields outside CONTRACT §2).
+   */
+  enrich?(username: string): void;
+  /** The part of the stored user the model does not carry, for before/after comparisons. */
+  unmodeled?(username: string): unknown;
+  /** Makes the user one without a password (only for providers where users may lack one). */
+  removePassword?(username: string): void;
 }
 
 export interface ConformanceTarget {
@@ -49,26 +59,30 @@ export interface ConformanceTarget {
 
 const CAPABILITY_NAMES = [
   'displayName', 'networkRules', 'independentChroot', 'rename', 'passwordSet', 'expiration', 'limits',
-  'usage', 'customPermissions', 'connections', 'quotaScans', 'passwordRotation', 'sshKeys',
+  'usage', 'customPermissions', 'connections', 'quotaScans', 'passwordRotation', 'sshKeys', 'directoryPermissions',
 ] as const satisfies readonly Capability[];
 
 /** CONTRACT §2 `User`, without `raw`. */
 const USER_FIELDS = [
-  'id', 'backend', 'provider', 'username', 'displayName', 'status', 'accessLevel', 'permissions',
+  'id', 'backend', 'provider', 'username', 'displayName', 'status', 'accessLevel', 'permissions', 'directoryPermissions',
   'homeDirectory', 'chrootDirectory', 'expiresAt', 'sshKeyCount', 'host', 'uri', 'isRoot', 'limits', 'usage',
   'createdAt', 'updatedAt', 'lastLoginAt', 'passwordChangedAt',
 ].sort();
 
-/** CONTRACT §3: access level ⇄ permission set, in canonical order. */
+/** CONTRACT §2: every permission name, in canonical order. */
+const PERMISSION_ORDER = [
+  'list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks',
+  'chmod', 'chown', 'chtimes', 'delete_files', 'delete_dirs', 'rename_files', 'rename_dirs', 'copy',
+];
+/** CONTRACT §3: access level ⇄ permission set, in canonical order; `full` is every name the backend has (set in beforeAll). */
 const LEVELS: Record<string, string[]> = {
   none: [],
   'read-only': ['list', 'download'],
   'write-only': ['upload', 'create_dirs'],
   'read-write': ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs'],
-  full: ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks'],
+  full: [],
 };
 const ACCESS_LEVELS = ['none', 'read-only', 'write-only', 'read-write', 'full', 'custom'];
-const PERMISSION_ORDER = LEVELS.full!;
 
 const PROBLEM_FIELDS = ['type', 'title', 'status', 'detail', 'code', 'requestId'];
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -119,6 +133,8 @@ export function runConformance(target: ConformanceTarget): void {
     let base: string;
     let caps: Record<Capability, boolean>;
     let provider: string;
+    /** The permission names the backend can grant (`Backend.permissions`). */
+    let names: string[];
     let answers: Answer[] = [];
     /** Every password seen in this file (create/rotate answers, set by the suite, held upstream). */
     const secrets = new Set<string>();
@@ -214,12 +230,21 @@ export function runConformance(target: ConformanceTarget): void {
       expect(u.provider).toBe(provider);
       expect(['active', 'disabled']).toContain(u.status);
       expect(ACCESS_LEVELS).toContain(u.accessLevel);
-      // The level and the set agree both ways, and the set is in canonical order.
-      expect(u.permissions).toEqual(PERMISSION_ORDER.filter((p) => u.permissions.includes(p)));
+      // The level and the set agree both ways, and the set is in canonical order, of names the backend has.
+      expect(u.permissions).toEqual(names.filter((p) => u.permissions.includes(p)));
       if (u.accessLevel === 'custom') {
         expect(Object.values(LEVELS)).not.toContainEqual(u.permissions);
       } else {
         expect(u.permissions).toEqual(LEVELS[u.accessLevel]);
+      }
+      if (caps.directoryPermissions) {
+        expect(u.directoryPermissions !== null && typeof u.directoryPermissions === 'object').toBe(true);
+        for (const [dir, perms] of Object.entries(u.directoryPermissions as Record<string, string[]>)) {
+          expect(dir).toMatch(/^\/[^]+$/);
+          expect(perms).toEqual(names.filter((p) => perms.includes(p)));
+        }
+      } else {
+        expect(u.directoryPermissions).toBeNull();
       }
       expect(typeof u.homeDirectory).toBe('string');
       expect(Number.isInteger(u.sshKeyCount)).toBe(true);
@@ -247,10 +272,10 @@ export function runConformance(target: ConformanceTarget): void {
 
     /** A case for backends that have `cap` (has = true) or lack it (has = false); the other kind skips it. */
     function when(cap: Capability, has: boolean) {
-      return (name: string, fn: () => Promise<void>) =>
+      return (name: string, fn: (ctx: TestContext) => Promise<void>) =>
         it(`${has ? 'with' : 'without'} ${cap}: ${name}`, async (ctx: TestContext) => {
           if (caps[cap] !== has) ctx.skip(`the backend ${has ? 'lacks' : 'has'} ${cap}`);
-          await fn();
+          await fn(ctx);
         });
     }
 
@@ -264,6 +289,8 @@ export function runConformance(target: ConformanceTarget): void {
         if (res.status !== 200) throw new Error(`GET /v1/backends/${probe.backend} answered ${res.status}: ${JSON.stringify(body)}`);
         caps = body.capabilities;
         provider = body.provider;
+        names = body.permissions;
+        LEVELS.full = names;
       } finally {
         await probe.teardown();
       }
@@ -309,7 +336,7 @@ export function runConformance(target: ConformanceTarget): void {
     // --- backends ---------------------------------------------------------------------------
 
     describe('backends', () => {
-      it('GET /v1/backends lists the backend with its provider and 13 boolean capabilities', async () => {
+      it('GET /v1/backends lists the backend with its provider, 14 boolean capabilities and its permission names', async () => {
         const a = await call('GET', '/v1/backends');
         expectStatus(a, 200);
         const entry = a.body.data.find((b: Json) => b.name === env.backend);
@@ -318,16 +345,29 @@ export function runConformance(target: ConformanceTarget): void {
         expect(entry.default).toBe(true);
         expect(Object.keys(entry.capabilities).sort()).toEqual([...CAPABILITY_NAMES].sort());
         for (const c of CAPABILITY_NAMES) expect(typeof entry.capabilities[c], c).toBe('boolean');
+        expect(Object.keys(entry).sort()).toEqual(['apiVersion', 'capabilities', 'default', 'name', 'permissions', 'provider', 'serverVersion']);
+        // A prefix of the canonical order: eight, eleven or sixteen names (CONTRACT §2).
+        expect([8, 11, 16]).toContain(entry.permissions.length);
+        expect(entry.permissions).toEqual(PERMISSION_ORDER.slice(0, entry.permissions.length));
       });
 
-      it('GET /v1/backends/{backend} has a live health check that is ok', async () => {
+      it('GET /v1/backends/{backend} has a live health check that is ok, and the versions it found', async () => {
         const a = await call('GET', base);
         expectStatus(a, 200);
         expect(a.body.name).toBe(env.backend);
         expect(a.body.capabilities).toEqual(caps);
+        expect(a.body.permissions).toEqual(names);
         expect(a.body.health.ok, said(a)).toBe(true);
         expect(typeof a.body.health.latencyMs).toBe('number');
         expect(typeof a.body.health.detail).toBe('string');
+        for (const f of ['apiVersion', 'serverVersion']) expect(a.body[f] === null || typeof a.body[f] === 'string', f).toBe(true);
+        if (provider === 'sftpgo') {
+          expect(a.body.apiVersion).toMatch(/^v[12]$/);
+          expect(a.body.serverVersion).toMatch(/^\d+\.\d+/);
+          // Reached now: the list says the same.
+          const entry = (await call('GET', '/v1/backends')).body.data.find((b: Json) => b.name === env.backend);
+          expect([entry.apiVersion, entry.serverVersion]).toEqual([a.body.apiVersion, a.body.serverVersion]);
+        }
       });
 
       it('an unknown backend is a 404', async () => {
@@ -474,6 +514,40 @@ export function runConformance(target: ConformanceTarget): void {
           expectNoUpstreamWrite();
           expect(env.upstream.usernames()).not.toContain(username);
         }
+      });
+
+      it('full is every name the backend has; a set of every name reads back as full', async () => {
+        const u = await create({ accessLevel: 'full' });
+        expect(u.permissions).toEqual(names);
+        const v = await create({ permissions: [...names].reverse() });
+        expect(v.accessLevel).toBe('full');
+        expect(v.permissions).toEqual(names);
+      });
+
+      it('a string that is no permission name → 400, in a create and a patch, nothing written', async () => {
+        const u = await create();
+        env.upstream.clearRequests();
+        expectInvalidField(await call('POST', users(), { body: { username: target.username(), permissions: ['list', 'fly'] } }), 'permissions');
+        expectInvalidField(await call('PATCH', user(u.id), { body: { permissions: ['Read'] } }), 'permissions');
+        expectNoUpstreamWrite();
+      });
+
+      it('a permission name this backend does not have → 422 naming it, in a create and a patch, nothing written', async (ctx: TestContext) => {
+        const missing = PERMISSION_ORDER.filter((p) => !names.includes(p));
+        if (missing.length === 0) ctx.skip('the backend has every permission name');
+        const u = await create();
+        const username = target.username();
+        env.upstream.clearRequests();
+        for (const a of [
+          await call('POST', users(), { body: { username, permissions: ['list', missing[0]] } }),
+          await call('PATCH', user(u.id), { body: { permissions: ['list', missing.at(-1)] } }),
+        ]) {
+          expectProblem(a, 422, 'not_supported_by_provider');
+          expect(a.body.errors?.map((e: Json) => e.path), said(a)).toContain('permissions');
+          expect(a.text).toContain(a.method === 'POST' ? missing[0] : missing.at(-1));
+        }
+        expectNoUpstreamWrite();
+        expect(env.upstream.usernames()).not.toContain(username);
       });
 
       describe('password', () => {
@@ -975,6 +1049,13 @@ export function runConformance(target: ConformanceTarget): void {
         expect(a.body.accessLevel).toBe('custom');
         expect(a.body.permissions).toEqual(['list', 'download', 'delete']);
       });
+      has('customPermissions', 'read-only plus any one more name the backend has is custom, never read-only', async () => {
+        for (const extra of names.filter((p) => !LEVELS['read-only']!.includes(p))) {
+          const u = await create({ permissions: ['list', 'download', extra] });
+          expect([u.accessLevel, u.permissions], extra).toEqual(['custom', names.filter((p) => ['list', 'download', extra].includes(p))]);
+          expect((await call('GET', user(u.id))).body.accessLevel, extra).toBe('custom');
+        }
+      });
       lacks('customPermissions', "['list','upload'] → 422 with details.narrower and details.broader", async () => {
         const username = target.username();
         env.upstream.clearRequests();
@@ -988,6 +1069,105 @@ export function runConformance(target: ConformanceTarget): void {
         for (const l of a.body.details.broader) expect(['list', 'upload'].every((p) => LEVELS[l]!.includes(p))).toBe(true);
         expectNoUpstreamWrite();
         expect(env.upstream.usernames()).not.toContain(username);
+      });
+    });
+
+    // --- directory permissions -------------------------------------------------------------
+
+    describe('directory permissions', () => {
+      has('directoryPermissions', 'round-trip through create and patch: paths cleaned, sets canonical, a set of every name is full', async () => {
+        const u = await create({ accessLevel: 'read-only', directoryPermissions: { '/incoming/': ['upload', 'list'], '/all': [...names] } });
+        expect(u.directoryPermissions).toEqual({ '/all': names, '/incoming': ['list', 'upload'] });
+        expect(u.accessLevel).toBe('read-only');
+        expect((await call('GET', user(u.id))).body.directoryPermissions).toEqual(u.directoryPermissions);
+        // The root's level changes "/" alone.
+        const a = await call('PATCH', user(u.id), { body: { accessLevel: 'write-only' } });
+        expectStatus(a, 200);
+        expect(a.body.directoryPermissions).toEqual(u.directoryPermissions);
+        // directoryPermissions replaces every sub-directory, and leaves the root alone.
+        const b = await call('PATCH', user(u.id), { body: { directoryPermissions: { '/out': ['download', 'list'] } } });
+        expectStatus(b, 200);
+        expect([b.body.accessLevel, b.body.directoryPermissions]).toEqual(['write-only', { '/out': ['list', 'download'] }]);
+        expect((await call('GET', user(u.id))).body.directoryPermissions).toEqual({ '/out': ['list', 'download'] });
+        // null (and {}) clear them.
+        const c = await call('PATCH', user(u.id), { body: { directoryPermissions: null } });
+        expectStatus(c, 200);
+        expect(c.body.directoryPermissions).toEqual({});
+        expect((await call('GET', user(u.id))).body.directoryPermissions).toEqual({});
+      });
+      has('directoryPermissions', 'the root as a key, a relative path, two keys for one directory → 400; a name the backend lacks → 422; nothing written', async () => {
+        const u = await create();
+        env.upstream.clearRequests();
+        for (const dirs of [{ '/': ['list'] }, { 'in': ['list'] }, { '/in': ['list'], '/in/': ['upload'] }, { '/in': ['fly'] }]) {
+          expectInvalidField(await call('PATCH', user(u.id), { body: { directoryPermissions: dirs } }), 'directoryPermissions');
+        }
+        const missing = PERMISSION_ORDER.filter((p) => !names.includes(p));
+        if (missing.length > 0) {
+          const a = await call('POST', users(), { body: { username: target.username(), accessLevel: 'full', directoryPermissions: { '/in': [missing[0]] } } });
+          expectProblem(a, 422, 'not_supported_by_provider');
+        }
+        expectNoUpstreamWrite();
+      });
+      lacks('directoryPermissions', 'users show null; sub-directories in a create or a patch → 422, {} and null are accepted', async () => {
+        const u = await create({ directoryPermissions: {} });
+        expect(u.directoryPermissions).toBeNull();
+        const username = target.username();
+        env.upstream.clearRequests();
+        expectProblem(
+          await call('POST', users(), { body: { username, accessLevel: 'read-only', directoryPermissions: { '/in': ['list'] } } }),
+          422, 'not_supported_by_provider',
+        );
+        expectProblem(await call('PATCH', user(u.id), { body: { directoryPermissions: { '/in': ['list'] } } }), 422, 'not_supported_by_provider');
+        expectNoUpstreamWrite();
+        expect(env.upstream.usernames()).not.toContain(username);
+        expectStatus(await call('PATCH', user(u.id), { body: { directoryPermissions: null } }), 200);
+      });
+    });
+
+    // --- what the model does not carry ------------------------------------------------------
+
+    describe('fields the model does not carry', () => {
+      it('survive every write: patches, rotation, password set, key add and delete, rule and key sets', async (ctx: TestContext) => {
+        const { enrich, unmodeled } = env.upstream;
+        if (!enrich || !unmodeled) ctx.skip('the target cannot give a user fields beyond the model');
+        const ed = sshKeys.find((k) => k.type === 'ed25519')!;
+        const rsa = sshKeys.find((k) => k.type === 'rsa')!;
+        const u = await create(caps.sshKeys ? { sshKeys: [ed.publicKey] } : {});
+        enrich!(u.username);
+        const before = unmodeled!(u.username);
+        expect(before, 'enrich gave the user something to keep').toBeTruthy();
+        const writes: Array<[string, string, string, Record<string, unknown>?]> = [
+          ['a status patch', 'PATCH', user(u.id), { status: 'disabled' }],
+          ['an empty patch', 'PATCH', user(u.id), {}],
+          ['a home directory patch', 'PATCH', user(u.id), { homeDirectory: `/srv/kept/${u.username}` }],
+        ];
+        if (caps.limits) writes.push(['a limits patch', 'PATCH', user(u.id), { limits: { quotaFiles: 9 } }]);
+        if (caps.expiration) writes.push(['an expiry patch', 'PATCH', user(u.id), { expiresAt: '2031-01-01T00:00:00.000Z' }]);
+        if (caps.displayName) writes.push(['a display name patch', 'PATCH', user(u.id), { displayName: 'Kept' }]);
+        if (caps.passwordSet) {
+          writes.push(['a password patch', 'PATCH', user(u.id), { password: `Kept-${u.username}-1` }]);
+          writes.push(['a password set', 'PUT', user(u.id, '/password'), { password: `Kept-${u.username}-2` }]);
+        }
+        if (caps.passwordRotation) writes.push(['a rotation', 'POST', user(u.id, '/password-rotations')]);
+        if (caps.sshKeys) {
+          writes.push(['a key add', 'POST', user(u.id, '/ssh-keys'), { publicKey: rsa.publicKey }]);
+          writes.push(['a key set patch', 'PATCH', user(u.id), { sshKeys: [rsa.publicKey, ed.publicKey] }]);
+        }
+        if (caps.networkRules) {
+          writes.push(['a rule set', 'PUT', user(u.id, '/network-rules'), { data: [{ cidr: '192.0.2.0/24' }] }]);
+          writes.push(['a rule set patch', 'PATCH', user(u.id), { networkRules: [{ cidr: '198.51.100.7' }] }]);
+        }
+        for (const [what, method, path, body] of writes) {
+          const a = await call(method, path, body === undefined ? {} : { body });
+          expect(a.status, `${what}: ${said(a)}`).toBeLessThan(300);
+          remember(a.body?.password);
+          expect(unmodeled!(u.username), what).toEqual(before);
+        }
+        if (caps.sshKeys) {
+          const keys = (await call('GET', user(u.id, '/ssh-keys'))).body.data;
+          expectStatus(await call('DELETE', user(u.id, `/ssh-keys/${encodeURIComponent(keys[0].id)}`)), 204);
+          expect(unmodeled!(u.username), 'a key delete').toEqual(before);
+        }
       });
     });
 
@@ -1203,6 +1383,37 @@ export function runConformance(target: ConformanceTarget): void {
         expect(env.upstream.usernames()).not.toContain(username);
       });
 
+      has('sshKeys', 'sshKeys in a patch replace the whole set; an invalid one → 400, nothing written', async () => {
+        const [fa, fb, fc] = [sshKeys.find((k) => k.type === 'rsa')!, sshKeys.find((k) => k.type === 'ecdsa')!, sshKeys.find((k) => k.type === 'ed25519')!];
+        const u = await create({ sshKeys: [fa.publicKey, fb.publicKey] });
+        const a = await call('PATCH', user(u.id), { body: { sshKeys: [fc.publicKey, fb.publicKey] } });
+        expectStatus(a, 200);
+        expect(a.body.sshKeyCount).toBe(2);
+        const list = (await call('GET', user(u.id, '/ssh-keys'))).body.data;
+        expect(list.map((k: Json) => k.fingerprint).sort()).toEqual([fb.fingerprint, fc.fingerprint].sort());
+        env.upstream.clearRequests();
+        expectInvalidField(await call('PATCH', user(u.id), { body: { sshKeys: [fa.publicKey, 'ssh-rsa nope'] } }), 'sshKeys');
+        expectInvalidField(await call('PATCH', user(u.id), { body: { sshKeys: [fa.publicKey, fa.publicKey] } }), 'sshKeys');
+        expectNoUpstreamWrite();
+        // The password stays: an empty set is fine for a user with one.
+        const b = await call('PATCH', user(u.id), { body: { sshKeys: [] } });
+        expectStatus(b, 200);
+        expect(b.body.sshKeyCount).toBe(0);
+        expect((await call('GET', user(u.id, '/ssh-keys'))).body.data).toEqual([]);
+      });
+
+      has('sshKeys', 'the last key of a user without a password is kept: delete and an empty key set → 409', async (ctx) => {
+        if (!env.upstream.removePassword) ctx.skip('the target cannot make a user without a password');
+        const fx = sshKeys.find((k) => k.type === 'ed25519')!;
+        const u = await create({ sshKeys: [fx.publicKey] });
+        env.upstream.removePassword!(u.username);
+        const key = (await call('GET', user(u.id, '/ssh-keys'))).body.data[0];
+        expectProblem(await call('DELETE', user(u.id, `/ssh-keys/${encodeURIComponent(key.id)}`)), 409, 'conflict');
+        expectProblem(await call('PATCH', user(u.id), { body: { sshKeys: [] } }), 409, 'conflict');
+        expect((await call('GET', user(u.id, '/ssh-keys'))).body.data).toHaveLength(1);
+        expect((await call('GET', user(u.id))).body.sshKeyCount).toBe(1);
+      });
+
       lacks('sshKeys', 'list, add and delete → 501', async () => {
         const u = await create();
         const fx = sshKeys.find((k) => k.type === 'ed25519')!;
@@ -1217,26 +1428,21 @@ export function runConformance(target: ConformanceTarget): void {
     // --- network rules ----------------------------------------------------------------------
 
     describe('network rules', () => {
-      const ruleSet = {
-        data: [
-          { cidr: '203.0.113.7' },
-          { cidr: '2001:db8::1' },
-          { cidr: '198.51.100.0/24', protocol: 'sftp', enabled: false, description: 'office' },
-        ],
-      };
+      const ruleSet = { data: [{ cidr: '203.0.113.7' }, { cidr: '2001:db8::1' }, { cidr: '198.51.100.0/24' }] };
       const expected = [
         { cidr: '203.0.113.7/32', protocol: 'any', enabled: true, description: null },
         { cidr: '2001:db8::1/128', protocol: 'any', enabled: true, description: null },
-        { cidr: '198.51.100.0/24', protocol: 'sftp', enabled: false, description: 'office' },
+        { cidr: '198.51.100.0/24', protocol: 'any', enabled: true, description: null },
       ];
       const byCidr = (rules: Json[]) => [...rules].sort((a, b) => (a.cidr < b.cidr ? -1 : 1));
 
-      has('networkRules', 'PUT replaces the set (bare IPv4 → /32, IPv6 → /128), GET returns it', async () => {
+      has('networkRules', 'PUT replaces the set (bare IPv4 → /32, IPv6 → /128), GET returns it with stable ids', async () => {
         const u = await create();
         const a = await call('PUT', user(u.id, '/network-rules'), { body: ruleSet });
         expectStatus(a, 200);
         for (const r of a.body.data) expect(Object.keys(r).sort()).toEqual(NETWORK_RULE_FIELDS);
         expect(byCidr(a.body.data).map(({ id: _id, ...r }: Json) => r)).toEqual(byCidr(expected));
+        expect(new Set(a.body.data.map((r: Json) => r.id)).size).toBe(3);
         const got = await call('GET', user(u.id, '/network-rules'));
         expectStatus(got, 200);
         expect(got.body.nextCursor).toBeNull();
@@ -1245,21 +1451,43 @@ export function runConformance(target: ConformanceTarget): void {
         const b = await call('PUT', user(u.id, '/network-rules'), { body: { data: [{ cidr: '192.0.2.0/24' }] } });
         expectStatus(b, 200);
         expect((await call('GET', user(u.id, '/network-rules'))).body.data.map((r: Json) => r.cidr)).toEqual(['192.0.2.0/24']);
+        // [] removes every rule.
+        expectStatus(await call('PUT', user(u.id, '/network-rules'), { body: { data: [] } }), 200);
+        expect((await call('GET', user(u.id, '/network-rules'))).body.data).toEqual([]);
+      });
+      has('networkRules', 'a rule for one protocol, disabled, with a description: kept exactly, or refused with 422 and nothing written — never widened', async () => {
+        const u = await create();
+        const rich = { cidr: '198.51.100.0/24', protocol: 'sftp', enabled: false, description: 'office' };
+        env.upstream.clearRequests();
+        const a = await call('PUT', user(u.id, '/network-rules'), { body: { data: [rich] } });
+        if (a.status === 200) {
+          expect(a.body.data.map(({ id: _id, ...r }: Json) => r)).toEqual([rich]);
+        } else {
+          expectProblem(a, 422, 'not_supported_by_provider');
+          expectNoUpstreamWrite();
+          expect((await call('GET', user(u.id, '/network-rules'))).body.data).toEqual([]);
+        }
       });
       has('networkRules', "'not-an-ip' → 400, nothing written upstream", async () => {
         const u = await create();
         env.upstream.clearRequests();
         const a = await call('PUT', user(u.id, '/network-rules'), { body: { data: [{ cidr: '203.0.113.7' }, { cidr: 'not-an-ip' }] } });
         expectInvalidField(a, 'data');
+        expectInvalidField(await call('PATCH', user(u.id), { body: { networkRules: [{ cidr: '203.0.113.300' }] } }), 'networkRules');
         expectNoUpstreamWrite();
       });
-      has('networkRules', 'networkRules in a create are in force', async () => {
-        const u = await create({ networkRules: [{ cidr: '203.0.113.9' }] });
+      has('networkRules', 'networkRules in a create are in force; in a patch they replace the whole set', async () => {
+        const u = await create({ networkRules: [{ cidr: '203.0.113.9' }, { cidr: '203.0.113.10' }] });
         const got = await call('GET', user(u.id, '/network-rules'));
         expectStatus(got, 200);
-        expect(got.body.data.map((r: Json) => r.cidr)).toEqual(['203.0.113.9/32']);
+        expect(got.body.data.map((r: Json) => r.cidr).sort()).toEqual(['203.0.113.10/32', '203.0.113.9/32']);
+        const a = await call('PATCH', user(u.id), { body: { networkRules: [{ cidr: '192.0.2.0/24' }] } });
+        expectStatus(a, 200);
+        expect((await call('GET', user(u.id, '/network-rules'))).body.data.map((r: Json) => r.cidr)).toEqual(['192.0.2.0/24']);
+        expectStatus(await call('PATCH', user(u.id), { body: { networkRules: [] } }), 200);
+        expect((await call('GET', user(u.id, '/network-rules'))).body.data).toEqual([]);
       });
-      lacks('networkRules', 'GET and PUT → 501; rules in a create → 422', async () => {
+      lacks('networkRules', 'GET and PUT → 501; rules in a create or a patch → 422', async () => {
         const u = await create();
         env.upstream.clearRequests();
         expectProblem(await call('GET', user(u.id, '/network-rules')), 501, 'not_supported_by_provider');
@@ -1269,6 +1497,7 @@ export function runConformance(target: ConformanceTarget): void {
           await call('POST', users(), { body: { username, accessLevel: 'read-only', networkRules: [{ cidr: '203.0.113.9' }] } }),
           422, 'not_supported_by_provider',
         );
+        expectProblem(await call('PATCH', user(u.id), { body: { networkRules: [{ cidr: '203.0.113.9' }] } }), 422, 'not_supported_by_provider');
         expectNoUpstreamWrite();
         expect(env.upstream.usernames()).not.toContain(username);
       });
@@ -1412,10 +1641,10 @@ export function runConformance(target: ConformanceTarget): void {
 
     // --- small helpers needing `caps` --------------------------------------------------------
 
-    function has(cap: Capability, name: string, fn: () => Promise<void>): void {
+    function has(cap: Capability, name: string, fn: (ctx: TestContext) => Promise<void>): void {
       when(cap, true)(name, fn);
     }
-    function lacks(cap: Capability, name: string, fn: () => Promise<void>): void {
+    function lacks(cap: Capability, name: string, fn: (ctx: TestContext) => Promise<void>): void {
       when(cap, false)(name, fn);
     }
   });

@@ -1,25 +1,4 @@
-/** The shared conformance suite against the Worker in workerd, in front of the SFTPGo emulator (see ./conformance-runner.ts). */
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator.js';
-import { sftpgoBackdoor } from '../conformance/backdoors.js';
-import { API_KEYS } from '../helpers/gateway.js';
-import { runConformanceInWorkerd } from './conformance-runner.js';
-import { workerConfig } from './harness.js';
+/** The shared conformance suite against the Worker in workerd, in front of the SFTPGo 1.2.2 emulator (see ./conformance-runner.ts). */
+import { runSftpgoConformanceInWorkerd } from './sftpgo-conformance-target.js';
 
-let serial = 0;
-
-runConformanceInWorkerd({
-  name: 'sftpgo, Worker in workerd',
-  username: () => `wkr_user_${String(++serial).padStart(5, '0')}`,
-  sshKeyTypes: ['rsa', 'ed25519', 'ecdsa', 'dsa', 'sk-ed25519', 'sk-ecdsa'],
-  backend: 'onprem',
-  config: (upstreamUrl) =>
-    workerConfig(API_KEYS, {
-      defaultBackend: 'onprem',
-      cache: { driver: 'kv', ttlSeconds: 30 },
-      backends: { onprem: { provider: 'sftpgo', baseUrl: upstreamUrl, sftpHost: 'sftp.example.com', sftpPort: 2022 } },
-    }),
-  async serve() {
-    const emu = createSftpgoEmulator({ scanDurationMs: 150 });
-    return { served: await serveSftpgoEmulator(emu), upstream: sftpgoBackdoor(emu) };
-  },
-});
+runSftpgoConformanceInWorkerd('1.2.2');
