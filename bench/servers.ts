@@ -4,7 +4,7 @@
  * server or the load generator:
  *
  *   floor            a bare `node:http` server answering a small JSON: the runtime's own limit
- *   sftpgo   USERS   the SFTPGo 1.2.0 emulator with USERS seeded users
+ *   sftpgo   USERS   the SFTPGo emulator (answering as 1.2.2) with USERS seeded users
  *   sftptogo USERS   the SFTP To Go emulator with USERS credentials (the root one included)
  *   ceiling  FILE    a bare Hono route on @hono/node-server answering FILE's text as JSON: the
  *                    gateway's own 100-user answer, pre-serialized, with nothing else to do — the

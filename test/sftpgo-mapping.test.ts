@@ -140,6 +140,36 @@ describe('permissions ⇄ levels, 1.x (a map; eleven names)', () => {
   });
 });
 
+describe('every permission name, both directions, both shapes', () => {
+  const SIXTEEN = [...ELEVEN, 'delete_files', 'delete_dirs', 'rename_files', 'rename_dirs', 'copy'] as Permission[];
+  const createOpts = { publicKeys: [], password: 'pw-123456', homeDirectoryBase: '/srv' };
+
+  it.each(ELEVEN)('1.x: "%s" alone at "/" and in a sub-directory reads back as itself and writes as itself', (name) => {
+    const u = toUser(mapUser({ permissions: { '/': [name], '/sub': [name] } }), ctx);
+    expect([u.permissions, u.accessLevel, u.directoryPermissions]).toEqual([[name], 'custom', { '/sub': [name] }]);
+    const body = toUpstreamCreate({ username: 'acme', permissions: [name], directoryPermissions: { '/sub': [name] } }, { ...createOpts, shape: 'map' });
+    expect(body.permissions).toEqual({ '/': [name], '/sub': [name] });
+  });
+
+  it.each(BASIC_PERMISSIONS)('0.9.x: "%s" alone reads back as itself and writes as itself', (name) => {
+    const u = toUser(upstreamUser({ permissions: [name] }), ctx);
+    expect([u.permissions, u.accessLevel]).toEqual([[name], 'custom']);
+    expect(toUpstreamCreate({ username: 'acme', permissions: [name] }, { ...createOpts, shape: 'list' }).permissions).toEqual([name]);
+  });
+
+  it.each(SIXTEEN.filter((p) => !ELEVEN.includes(p)))('1.x: "%s" (2.x only) is a 422 naming it, at "/" and below', (name) => {
+    for (const input of [{ permissions: [name] }, { accessLevel: 'full' as const, directoryPermissions: { '/in': [name] } }]) {
+      const err = errorOf(() => toUpstreamCreate({ username: 'acme', ...input }, { ...createOpts, shape: 'map' }));
+      expect([err.status, err.detail]).toEqual([422, expect.stringContaining(`"${name}"`)]);
+    }
+  });
+
+  it.each(SIXTEEN.filter((p) => !BASIC_PERMISSIONS.includes(p)))('0.9.x: "%s" is a 422 naming it', (name) => {
+    const err = errorOf(() => toUpstreamCreate({ username: 'acme', permissions: ['list', name] }, { ...createOpts, shape: 'list' }));
+    expect([err.status, err.detail]).toEqual([422, expect.stringContaining(`"${name}"`)]);
+  });
+});
+
 describe('network rules ⇄ filters.allowed_ip (1.x)', () => {
   it('each CIDR is a rule for any protocol, enabled, without description; its id comes from the CIDR', () => {
     const u = mapUser({ filters: { allowed_ip: ['192.0.2.0/24', '2001:db8::/32'], denied_ip: ['10.0.0.1/32'] } });

@@ -5,77 +5,11 @@
  * checks status, content type, `Www-Authenticate` and body, byte for byte.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import type { SftpgoEmulator, SftpgoEmulatorOptions, SftpgoStoredUser } from '../adapters/sftpgo/emulator.js';
-
-const RECORDINGS = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/reference/sftpgo-1.2.2-recorded');
-const ADMIN = { username: 'admin', password: 'AdminPass-2024' };
-const E2E_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICF+zF4jQqWewIBSxT63F1/jdSfxj/TYzimipbRabtuE e2e@example';
-
-// --- the recorded files ---------------------------------------------------------------------------
-
-interface RecordedRequest {
-  method: string;
-  /** Path and query, e.g. `/api/v1/user?limit=0`. */
-  target: string;
-  auth?: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-
-interface RecordedResponse {
-  status: number;
-  /** Lower-cased names. */
-  headers: Record<string, string>;
-  /** As the server wrote it, trailing newline included. */
-  body: string;
-}
-
-interface Exchange {
-  request: RecordedRequest;
-  response: RecordedResponse;
-  /** What follows the response in the file (put-rename.txt: the user as read afterwards). */
-  rest: string;
-}
-
-/** `### -u user:pass [-X METHOD] URL [-H name: value] [-d body]`, as curl was called. */
-function parseCurlLine(line: string): RecordedRequest {
-  const m = /^### (?:-u (\S+) )?(?:-X (\S+) )?(https?:\/\/\S+)(?: -H ([^:]+): (\S+))?(?: -d (.*))?$/.exec(line);
-  if (!m) throw new Error(`not a curl line: ${line}`);
-  const [, auth, method = 'GET', url = '', header, value, body] = m;
-  const { pathname, search } = new URL(url);
-  return { method, target: `${pathname}${search}`, auth, headers: header && value ? { [header]: value } : {}, body };
-}
-
-/**
- * An HTTP/1.1 response: status line and headers (CRLF), a blank line, then the body: one JSON line
- * and its newline, or nothing. (Content-Length is the server's, from before home directories were
- * rewritten in the files, so it is checked only on bodies without one.)
- */
-function parseResponse(text: string): { response: RecordedResponse; rest: string } {
-  const split = text.indexOf('\r\n\r\n');
-  const [statusLine = '', ...headerLines] = text.slice(0, split).split('\r\n');
-  const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-  const bodyStart = split + 4;
-  const bodyEnd = headers['content-length'] === '0' ? bodyStart : text.indexOf('\n', bodyStart) + 1;
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]);
-  return { response: { status, headers, body: text.slice(bodyStart, bodyEnd) }, rest: text.slice(bodyEnd) };
-}
-
-function readExchange(file: string): Exchange {
-  const text = readFileSync(resolve(RECORDINGS, file), 'utf8');
-  const newline = text.indexOf('\n');
-  const first = text.slice(0, newline);
-  // put-rename.txt names the call itself: `### PUT /api/v1/user/1 {...}`.
-  const short = /^### (GET|PUT|POST|DELETE) (\/\S+)(?: (.*))?$/.exec(first);
-  const request = short
-    ? { method: short[1] ?? 'GET', target: short[2] ?? '/', auth: `${ADMIN.username}:${ADMIN.password}`, headers: { 'content-type': 'application/json' }, body: short[3] }
-    : parseCurlLine(first);
-  return { request, ...parseResponse(text.slice(newline + 1)) };
-}
+import { ADMIN, E2E_KEY, RECORDINGS, readExchange, type RecordedRequest, type RecordedResponse } from './helpers/sftpgo-recordings.js';
 
 // --- replaying --------------------------------------------------------------------------------------
 

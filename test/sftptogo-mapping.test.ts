@@ -97,6 +97,32 @@ describe('Permission ⇄ access level ⇄ permissions (CONTRACT §3)', () => {
     }
   });
 
+  const EIGHT: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks'];
+  const OTHERS: Permission[] = ['chmod', 'chown', 'chtimes', 'delete_files', 'delete_dirs', 'rename_files', 'rename_dirs', 'copy'];
+
+  it.each(EIGHT)('"%s" alone is a set SFTP To Go cannot store: 422 with the nearest levels, never widened', (name) => {
+    const err = errorOf(() => toUpstreamPatch({ permissions: [name] }));
+    expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
+    const { narrower, broader } = err.extra.details as { narrower: AccessLevel[]; broader: AccessLevel[] };
+    expect(narrower).toEqual(['none']);
+    for (const level of broader) expect(levelFromUpstream(level).permissions, level).toContain(name);
+  });
+
+  it.each(OTHERS)('"%s" is a name SFTP To Go does not have: 422 naming it, at create and patch', (name) => {
+    for (const fn of [() => toUpstreamCreate(create({ accessLevel: undefined, permissions: ['list', name] })), () => toUpstreamPatch({ permissions: [name] })]) {
+      const err = errorOf(fn);
+      expect([err.status, err.extra.errors?.[0]?.path]).toEqual([422, 'permissions']);
+      expect(err.detail).toContain(`"${name}"`);
+    }
+  });
+
+  it('directoryPermissions: {} and null are nothing to change; any sub-directory is a 422', () => {
+    expect(toUpstreamPatch({ directoryPermissions: {} })).toEqual({});
+    expect(toUpstreamPatch({ directoryPermissions: null })).toEqual({});
+    const err = errorOf(() => toUpstreamCreate(create({ directoryPermissions: { '/in': ['list'] } })));
+    expect([err.status, err.extra.errors?.[0]?.path]).toEqual([422, 'directoryPermissions']);
+  });
+
   it('accessLevel and permissions that disagree are a 400; custom without permissions too', () => {
     expect(errorOf(() => toUpstreamCreate(create({ accessLevel: 'full', permissions: ['list'] }))).status).toBe(400);
     expect(errorOf(() => toUpstreamPatch({ accessLevel: 'read-only', permissions: ['upload', 'create_dirs'] })).status).toBe(400);
@@ -430,6 +456,10 @@ describe('patch body', () => {
     [{ permissions: ['download', 'list'] }, { Permission: 'read-only' }],
     [{ accessLevel: 'none' }, { Permission: 'none' }],
     [{ displayName: 'Acme', homeDirectory: '/x' }, { Alias: 'Acme', HomeDirectory: '/x' }],
+    [{ networkRules: [] }, { Settings: { Network: { InboundRules: [] } } }],
+    [{ networkRules: [{ cidr: '10.0.0.1', protocol: 'ftps', enabled: false, description: 'x', id: 'r1' }] },
+      { Settings: { Network: { InboundRules: [{ Id: 'r1', Action: 'allow', Protocol: 'FTPS', State: 'disabled', Source: '10.0.0.1/32', Description: 'x' }] } } }],
+    [{ sshKeys: ['ssh-ed25519 AAAA'] }, {}],
   ] as Array<[UserPatch, object]>)('%j → %j (only the named keys)', (patch, body) => {
     expect(toUpstreamPatch(patch)).toEqual(body);
   });

@@ -95,8 +95,14 @@ export function directoryPermissionsFromUpstream(
 ): Record<string, Permission[]> | null {
   const map = u.permissions;
   if (Array.isArray(map)) return null;
-  const dirs = Object.keys(map).filter((d) => d !== '/').sort(byteOrder);
-  return Object.fromEntries(dirs.map((d) => [d, permissionsFromUpstream((map as UpstreamPermissionMap)[d] ?? [], vocab)]));
+  const dirs: string[] = [];
+  for (const dir in map) if (dir !== '/') dirs.push(dir);
+  const out: Record<string, Permission[]> = {};
+  // Most users have "/" alone: no sort, no copies (this runs for every listed user).
+  for (const dir of dirs.length > 1 ? dirs.sort(byteOrder) : dirs) {
+    out[dir] = permissionsFromUpstream((map as UpstreamPermissionMap)[dir] ?? [], vocab);
+  }
+  return out;
 }
 
 const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -52,7 +52,7 @@ export const UpstreamUser = z.looseObject({
   used_quota_size: optionalInt,
   /** What the server really sends… */
   used_quota_files: optionalInt,
-  /** …and what the 1.2.0 document says. Both are accepted. */
+  /** …and what the seed document (0.9.x) says. Both are accepted. */
   used_quota_file: optionalInt,
   last_quota_update: optionalInt,
   upload_bandwidth: optionalInt,
