@@ -126,6 +126,26 @@ describe('finding the server', () => {
     expect(calls()).toEqual(['GET /api/v1/version']);
   });
 
+  it('before the server is found, a refusal that holds for either shape makes no call; one that depends on the shape asks first', async () => {
+    for (const run of [
+      () => adapter.createUser({ username: 'x_user', accessLevel: 'full', displayName: 'X' }, ctx),
+      () => adapter.createUser({ username: 'x_user', permissions: ['copy'] }, ctx),
+      () => adapter.updateUser('1', { chrootDirectory: null }, ctx),
+      () => adapter.replaceNetworkRules!('1', [rule('10.0.0.0/8', { description: 'office' })], ctx),
+    ]) {
+      expect((await failure(run())).status).toBe(422);
+    }
+    expect(calls()).toEqual([]);
+    // chmod exists on 1.x only: the 0.9.x server is asked, then refuses it.
+    const { e, a } = oldServer();
+    const err = await failure(a.createUser({ username: 'x_user', permissions: ['list', 'chmod'] }, ctx));
+    expect([err.status, calls(e)]).toEqual([422, ['GET /api/v1/version']]);
+    // On 1.2.2 the same create goes through.
+    const { user } = await adapter.createUser({ username: 'x_user', permissions: ['list', 'chmod'] }, ctx);
+    expect(user.permissions).toEqual(['list', 'chmod']);
+    expect(calls()[0]).toBe('GET /api/v1/version');
+  });
+
   it('concurrent first uses share one /version call', async () => {
     await Promise.all(Array.from({ length: 10 }, () => adapter.resolve!(ctx, 'networkRules')));
     expect(calls()).toEqual(['GET /api/v1/version']);

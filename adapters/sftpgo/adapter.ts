@@ -143,6 +143,19 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
 
   const shape = () => probe.shape();
 
+  /**
+   * `check` (a mapping that refuses what this SFTPGo cannot represent) run against the server's
+   * shape. While the server is not yet known, a request refused under either shape is refused
+   * without a call: only one the shapes disagree on asks the server first.
+   */
+  async function withShape<T>(ctx: CallContext, check: (shape: V1Shape) => T): Promise<T> {
+    const known = probe.known();
+    if (known) return check(known.shape);
+    const refusals = (['map', 'list'] as const).map((candidate) => refusalOf(() => check(candidate)));
+    if (refusals.every((r) => r !== undefined)) throw refusals[shape() === 'map' ? 0 : 1];
+    return check((await probe.ensure(ctx)).shape);
+  }
+
   // ---- users ------------------------------------------------------------------------------
 
   async function readUser(id: number, ctx: CallContext): Promise<UpstreamUser> {
@@ -255,9 +268,9 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
 
   async function createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult> {
     const publicKeys = (await parseSshKeyList(input.sshKeys ?? [])).map((k) => k.publicKey);
-    const { shape: serverShape } = await probe.ensure(ctx);
     const password = input.password ?? generatePassword();
-    const body = toUpstreamCreate(input, { publicKeys, password, homeDirectoryBase: cfg.homeDirectoryBase, shape: serverShape });
+    const body = await withShape(ctx, (serverShape) =>
+      toUpstreamCreate(input, { publicKeys, password, homeDirectoryBase: cfg.homeDirectoryBase, shape: serverShape }));
     await assertUsernameFree(input.username, ctx);
     const res = await send({ method: 'POST', path: '/user', body }, ctx, {
       secrets: [password],
@@ -278,7 +291,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
   async function updateUser(id: string, patch: UserPatch, ctx: CallContext) {
     userIdOf(id);
     const keys = patch.sshKeys === undefined ? undefined : (await parseSshKeyList(patch.sshKeys)).map((k) => k.publicKey);
-    checkUserPatch(patch, (await probe.ensure(ctx)).shape); // refusals that need no stored user: before any call
+    await withShape(ctx, (serverShape) => checkUserPatch(patch, serverShape)); // refusals that need no stored user: before any read
     const changes = Object.values(patch).some((v) => v !== undefined);
     let username = '';
     return modifyUser(id, ctx, async (stored) => {
@@ -364,7 +377,7 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
 
   async function replaceNetworkRules(id: string, rules: NetworkRuleInput[], ctx: CallContext): Promise<NetworkRule[]> {
     const patch = { networkRules: rules };
-    checkUserPatch(patch, (await probe.ensure(ctx)).shape);
+    await withShape(ctx, (serverShape) => checkUserPatch(patch, serverShape));
     return modifyUser(id, ctx, async (stored) => {
       const body = mergeUserPatch(stored, patch);
       return { body, result: networkRulesFromUpstream(body) };
@@ -461,6 +474,16 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     listQuotaScans,
     startQuotaScan,
   };
+}
+
+/** What `run` throws, or undefined when it does not. */
+function refusalOf(run: () => unknown): unknown {
+  try {
+    run();
+    return undefined;
+  } catch (err) {
+    return err ?? new Error('refused');
+  }
 }
 
 /** SFTPGo's own "not found" carries an `error` text; the router's 404 does not. */
