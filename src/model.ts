@@ -6,8 +6,8 @@ import { z } from '@hono/zod-openapi';
 
 /**
  * Every permission name the gateway knows, in the canonical order of CONTRACT §2. A backend
- * grants a prefix-free subset of them (`Backend.permissions`): SFTP To Go and SFTPGo 0.9.x the
- * first eight, SFTPGo 1.x eleven, SFTPGo 2.x all sixteen.
+ * grants the first N of them (`Backend.permissions`): SFTP To Go and SFTPGo 0.9.x eight,
+ * SFTPGo 1.x eleven, SFTPGo 2.x all sixteen.
  */
 export const PERMISSIONS = [
   'list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks',
@@ -159,7 +159,7 @@ const directoryPermissionsInput = z
     directory.refine((d) => d.split('/').some((part) => part !== '' && part !== '.'), {
       message: 'is the root directory: set its permissions with accessLevel or permissions',
     }),
-    z.array(Permission).max(PERMISSIONS.length * 2),
+    z.array(Permission).max(PERMISSIONS.length),
   )
   .refine((m) => Object.keys(m).length <= MAX_DIRECTORY_ENTRIES, { message: `at most ${MAX_DIRECTORY_ENTRIES} directories` })
   .openapi('DirectoryPermissionsInput', { example: { '/incoming': ['list', 'upload'] } });

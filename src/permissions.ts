@@ -7,7 +7,7 @@ import { BASIC_PERMISSIONS, PERMISSIONS, type AccessLevel, type Permission } fro
 import { invalidRequest } from './errors.js';
 import { cleanPath } from './paths.js';
 
-export type Level = Exclude<AccessLevel, 'custom'>;
+type Level = Exclude<AccessLevel, 'custom'>;
 
 /** The fixed levels; `full` is the backend's whole vocabulary. */
 const FIXED_LEVELS: Readonly<Record<Exclude<Level, 'full'>, readonly Permission[]>> = {
@@ -16,7 +16,6 @@ const FIXED_LEVELS: Readonly<Record<Exclude<Level, 'full'>, readonly Permission[
   'write-only': ['upload', 'create_dirs'],
   'read-write': ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs'],
 };
-export const LEVELS: readonly Level[] = ['none', 'read-only', 'write-only', 'read-write', 'full'];
 
 // Sets as bit masks (bit i = PERMISSIONS[i]): mapping a list of users compares a set per user,
 // and masks made that ~10× cheaper than building and comparing arrays.

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import type { SftpgoEmulator, SftpgoEmulatorOptions } from '../adapters/sftpgo/emulator.js';
+import { goJsonText } from '../adapters/sftpgo/emulator-gojson.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 
 const ED25519 = keyOf('ed25519').publicKey;
@@ -760,5 +761,18 @@ describe('1.x lists, scans, connections, provider', () => {
     fresh1();
     await create1({ username: 'a<b>&c' });
     expect(await (await call('GET', '/user/1')).text()).toContain('"username":"a\\u003cb\\u003e\\u0026c"');
+  });
+});
+
+describe("Go's JSON text (render.JSON)", () => {
+  it.each([
+    ['HTML characters', 'a<b>&c', '"a\\u003cb\\u003e\\u0026c"'],
+    ['line and paragraph separators', 'x\u2028y\u2029', '"x\\u2028y\\u2029"'],
+    ['backspace and form feed as Go 1.15 writes them', 'b\bf\f', '"b\\u0008f\\u000c"'],
+    ['a lone surrogate (invalid UTF-8 to Go)', 'lone\ud800x', '"lone\\ufffdx"'],
+    ['an escaped backslash before a b stays one', 'back\\bslash', '"back\\\\bslash"'],
+    ['a surrogate pair and other controls as they are', 'pair😀 \u0001 "q" \n', '"pair😀 \\u0001 \\"q\\" \\n"'],
+  ])('%s', (_name, text, written) => {
+    expect(goJsonText({ text })).toBe(`{"text":${written}}\n`);
   });
 });

@@ -3,7 +3,6 @@
  * type error texts and its merging of a body onto an existing value) and the encoder behind
  * `render.JSON`. Parsing and the rest of Go's standard library are in emulator-gostd.ts.
  */
-import { hex4 } from './emulator-gostd.js';
 import type { JsonNode } from './emulator-gostd.js';
 
 /** A Go type, enough to decode into it and encode it: `name` is what `reflect.Type.String()` prints. */
@@ -126,9 +125,10 @@ function asGoObject(value: unknown): GoObject | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as GoObject) : null;
 }
 
-/** Sets an own, enumerable property, even `__proto__`. */
+/** Sets an own, enumerable property, even `__proto__` (a plain assignment would set the prototype). */
 export function setOwn(target: GoObject, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /** Go's zero value of `type`. */
@@ -201,32 +201,24 @@ export function byCodePoint(a: string, b: string): number {
 
 /**
  * `render.JSON`'s bytes: a `json.Encoder` with HTML escaping (`<`, `>`, `&`, U+2028 and U+2029
- * written as `\u` escapes) and a trailing newline.
+ * written as `\u` escapes) and a trailing newline. JSON.stringify writes the rest as Go does but
+ * for `\b` and `\f` (Go 1.15: `\u0008`, `\u000c`) and a lone surrogate (Go: `\ufffd`), which
+ * are rewritten here; every escape is matched whole, so an escaped backslash is never misread.
  */
 export function goJsonText(value: unknown): string {
-  return `${encodeValue(value)}\n`;
+  const text = JSON.stringify(value) ?? 'null';
+  return `${GO_DIFFERS.test(text) ? text.replace(GO_DIFFERS_ALL, goEscape) : text}\n`;
 }
 
-function encodeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return encodeString(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `[${value.map(encodeValue).join(',')}]`;
-  const entries = Object.entries(value as GoObject).filter(([, v]) => v !== undefined);
-  return `{${entries.map(([k, v]) => `${encodeString(k)}:${encodeValue(v)}`).join(',')}}`;
-}
+const GO_DIFFERS = /\\[bfu]|[<>&\u2028\u2029]/;
+const GO_DIFFERS_ALL = /\\(?:u[0-9a-f]{4}|.)|[<>&\u2028\u2029]/g;
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029', '\\b': '\\u0008', '\\f': '\\u000c',
+};
 
-function encodeString(text: string): string {
-  let out = '"';
-  for (const ch of text) {
-    const code = ch.codePointAt(0) ?? 0;
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || ch === '<' || ch === '>' || ch === '&' || code === 0x2028 || code === 0x2029) out += `\\u${hex4(code)}`;
-    else if (code >= 0xd800 && code <= 0xdfff) out += '\\ufffd'; // a lone surrogate is invalid UTF-8 to Go
-    else out += ch;
-  }
-  return `${out}"`;
+function goEscape(match: string): string {
+  const html = HTML_ESCAPES[match];
+  if (html !== undefined) return html;
+  // JSON.stringify escapes a surrogate only when it is alone: invalid UTF-8 to Go.
+  return /^\\ud[89a-f]/.test(match) ? '\\ufffd' : match;
 }

@@ -352,8 +352,9 @@ export function localFilesystem(): Record<string, unknown> {
  * secret and Azure account key without their decryption key, GCS credentials never. Then `extra`.
  */
 export function toApiUserV1(user: SftpgoStoredUser): Record<string, unknown> {
-  const view = {
-    ...goFieldsOf(user),
+  // One copy with the fields a read shows differently (never the password); `extra` is no field of the struct.
+  const view: GoObject = {
+    ...user,
     password: '',
     permissions: permissionMap(user.permissions),
     filters: user.filters ?? {},
@@ -385,7 +386,7 @@ export function removeDecryptionKey(secret: string): string {
 
 /** A stored user as the 0.x server writes it: the flat list, no password, `public_keys` only when asked. */
 export function toApiUserV0(user: SftpgoStoredUser, opts: { withPublicKeys: boolean }): Record<string, unknown> {
-  const view: GoObject = { ...goFieldsOf(user), password: '', permissions: permissionMap(user.permissions)['/'] ?? [] };
+  const view: GoObject = { ...user, password: '', permissions: permissionMap(user.permissions)['/'] ?? [] };
   const out: Record<string, unknown> = {};
   for (const { json } of USER_V0.fields) {
     if (json === 'password' || (json === 'public_keys' && !opts.withPublicKeys)) continue;
