@@ -3,17 +3,20 @@
  * (src/node.ts, later src/worker.ts) parse the config and pass everything in.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { routePath } from 'hono/route';
 import type { ProviderAdapter } from './adapter.js';
-import { createAuthenticator, type Sha256 } from './auth.js';
+import { consoleAuditSink, type AuditSink } from './audit.js';
+import { createAuthenticator, oncePerRequest, type RequestAuthenticator, type Sha256 } from './auth.js';
 import type { ListCache } from './list-cache.js';
 import type { GatewayConfig } from './config.js';
 import type { BackendEntry, GatewayEnv } from './env.js';
 import { GatewayError, invalidRequest } from './errors.js';
+import { REQUIRED } from './model.js';
 import { lazyChild, type Logger } from './logger.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import { problemResponse, toGatewayError } from './problem.js';
-import { registerErrorResponses, type RouteDeps } from './route-kit.js';
+import { PRIVATE_ANSWER, registerErrorResponses, type RouteDeps } from './route-kit.js';
 import { requestIdOf } from './request-id.js';
 import { cachedUserList } from './routes/users-cached.js';
 import { mountBackendRoutes } from './routes/backends.js';
@@ -22,6 +25,8 @@ import { mountSessionRoutes } from './routes/sessions.js';
 import { mountSshKeyRoutes } from './routes/ssh-keys.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { mountUserRoutes } from './routes/users.js';
+import { countedAddress, throttled, type LimiterFactory } from './throttle.js';
+import { memoryLimiters } from './throttle-memory.js';
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -42,9 +47,72 @@ export interface AppDeps {
   metrics?: Metrics;
   /** SHA-256 for API key checks. @default WebCrypto's (the Node entry passes node:crypto's, synchronous and cheaper) */
   sha256?: Sha256;
+  /**
+   * Where the audit events of write routes go (src/audit.ts; the Node entry passes the configured
+   * sink, src/audit-node.ts). @default consoleAuditSink(): one line per event through console.log
+   */
+  audit?: AuditSink;
+  /**
+   * Makes the throttle's counters (src/throttle.ts). @default memoryLimiters: this process's (or
+   * isolate's) memory; the Node entry passes Redis-backed ones with the Redis cache.
+   */
+  limiters?: LimiterFactory;
+  /**
+   * The address a request came from (the socket's peer on Node, `CF-Connecting-IP` on Workers),
+   * unless `server.trustProxy` makes it `X-Forwarded-For`'s first hop. @default none: every request
+   * without one counts as the one address "unknown".
+   */
+  clientAddress?: (c: Context<GatewayEnv>) => string | undefined;
 }
 
 export const API_VERSION = '0.1.0';
+
+const HTTP_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Who may read `/metrics`: anyone without a token (CONTRACT §6); with one, only a request bearing
+ * it, compared as SHA-256 digests in constant time as API keys are.
+ */
+function metricsReader(token: string | undefined, sha256?: Sha256): (authorization: string | undefined) => Promise<boolean> {
+  if (token === undefined) return async () => true;
+  const check = createAuthenticator([{ name: 'metrics', key: token, scopes: ['read'] }], sha256);
+  return (authorization) => check(authorization).then(() => true, () => false);
+}
+
+/**
+ * The API key check, guarded by the throttle's rules (CONTRACT §7) and run once per request. Demo
+ * mode (no keys) has nothing to guess, so nothing is throttled there.
+ */
+function requestAuthenticator(deps: AppDeps, metrics: Metrics): RequestAuthenticator {
+  const { config } = deps;
+  const check = createAuthenticator(config.auth?.apiKeys ?? null, deps.sha256);
+  if (!config.auth) return oncePerRequest((c) => check(c.req.header('authorization')));
+  const keyLimits = new Map(config.auth.apiKeys.flatMap((k) => (k.requestsPerMinute ? [[k.name, k.requestsPerMinute] as const] : [])));
+  const guarded = throttled(check, {
+    failedAuthPerMinute: config.auth.failedAuthPerMinute,
+    keyLimits,
+    makeLimiter: deps.limiters ?? memoryLimiters,
+    logger: deps.logger,
+    onThrottled: (rule) => metrics.observeThrottled(rule),
+  });
+  const trustProxy = config.server.trustProxy;
+  const addressOf = (c: Context<GatewayEnv>): string => {
+    // Trusted only when told: otherwise any caller could name a fresh address per guess.
+    const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+    const address = forwarded || deps.clientAddress?.(c);
+    return address ? countedAddress(address) : 'unknown';
+  };
+  return oncePerRequest((c) => guarded(c.req.header('authorization'), addressOf(c)));
+}
+
+/** A Hono route path (`/v1/backends/:backend/users/:id`) as a regular expression of the paths it takes. */
+function patternOf(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`); // exactly: Hono's routing is strict about a trailing slash too
+}
 
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
@@ -65,12 +133,13 @@ export function createApp(deps: AppDeps) {
         return [{ path: base || '(body)', message: issue.message }];
       });
       const where = result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : result.target;
-      throw invalidRequest(`The request ${where} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+      const said = errors.map((e) => (e.message === REQUIRED ? `${e.path} ${REQUIRED}` : `${e.path}: ${e.message}`));
+      throw invalidRequest(`The request ${where} is not valid: ${said.join('; ')}`, errors);
     },
   });
 
   const metrics = deps.metrics ?? noopMetrics;
-  const authenticate = createAuthenticator(config.auth?.apiKeys ?? null, deps.sha256);
+  const authenticate = requestAuthenticator(deps, metrics);
   // First: a stored page of users is answered here, with the same checks, line and metrics (see the file).
   const cachedList = cachedUserList({
     authenticate, backends, defaultBackend: config.defaultBackend, cache: deps.cache, requestLogger, metrics,
@@ -89,9 +158,12 @@ export function createApp(deps: AppDeps) {
     // would rebuild the finished Response around a body stream, and @hono/node-server would lose
     // its fast path for string bodies (measured: most of a cache hit's CPU).
     c.header('x-request-id', requestId);
+    const api = c.req.path.startsWith('/v1/') || c.req.path === '/v1';
+    if (api) c.header('cache-control', PRIVATE_ANSWER); // an answer with a secret says no-store instead
     await next();
-    // An answer built as a bare Response (an idempotent replay) did not take the prepared header.
+    // An answer built as a bare Response (an idempotent replay) did not take the prepared headers.
     if (c.res.headers.get('x-request-id') !== requestId) c.header('x-request-id', requestId);
+    if (api && !c.res.headers.has('cache-control')) c.header('cache-control', PRIVATE_ANSWER);
     requestLogger.info(
       {
         requestId,
@@ -118,7 +190,8 @@ export function createApp(deps: AppDeps) {
     metrics.observeRequest({
       // Only this middleware matched: no route did (a 404 or a method no route has). One label, not the path.
       route: route === '*' || route === '/*' || route === '' ? 'unmatched' : route,
-      method: c.req.method,
+      // A method is the caller's text: any other than HTTP's own is one label, so labels stay bounded.
+      method: HTTP_METHODS.has(c.req.method) ? c.req.method : 'OTHER',
       status: c.res.status,
       backend: c.get('backend')?.name ?? null,
       seconds: (performance.now() - started) / 1000,
@@ -132,7 +205,20 @@ export function createApp(deps: AppDeps) {
     c.get('logger')?.error({ err }, 'unhandled error');
     return problemResponse(c, new GatewayError(500, 'internal_error', 'The gateway failed to handle this request'));
   });
-  app.notFound((c) => problemResponse(c, new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)));
+  // A known path asked with another method is a 405 naming the methods it has (CONTRACT §4).
+  let routeMethods: Array<{ pattern: RegExp; method: string }> | undefined;
+  app.notFound((c) => {
+    routeMethods ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({ pattern: patternOf(r.path), method: r.method }));
+    const allowed = [...new Set(routeMethods.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
+    if (allowed.length === 0) return problemResponse(c, new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+    if (allowed.includes('GET')) allowed.push('HEAD');
+    const allow = allowed.sort().join(', ');
+    return problemResponse(c, new GatewayError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}: use ${allow}`, {
+      headers: { Allow: allow },
+    }));
+  });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -147,6 +233,8 @@ export function createApp(deps: AppDeps) {
     backends,
     defaultBackend: config.defaultBackend,
     cache: deps.cache,
+    passwordMinLength: config.passwordMinLength,
+    audit: deps.audit ?? consoleAuditSink(),
   };
   mountBackendRoutes(app, routeDeps);
   mountUserRoutes(app, routeDeps);
@@ -172,7 +260,11 @@ export function createApp(deps: AppDeps) {
   // without one (noopMetrics) `/metrics` falls to the 404 problem like any unknown path.
   const render = metrics.render?.bind(metrics);
   if (render) {
+    const allowed = metricsReader(config.metrics.token, deps.sha256);
     app.get('/metrics', async (c) => {
+      if (!(await allowed(c.req.header('authorization')))) {
+        return problemResponse(c, new GatewayError(401, 'unauthorized', 'GET /metrics needs "Authorization: Bearer <metrics token>" (API keys are not accepted)'));
+      }
       const { contentType, body } = await render();
       return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
     });

@@ -4,7 +4,7 @@
  * or dead Redis costs a request milliseconds, not seconds: the list cache then bypasses it.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { CacheStore } from './cache.js';
+import type { CacheStore, StoreState } from './cache.js';
 
 export interface RedisStoreOptions {
   /** `redis://[:password@]host:port/db` or `rediss://…` — a single server, as ioredis takes it. */
@@ -41,11 +41,35 @@ export function createRedisClient(opts: RedisStoreOptions): Redis | Cluster {
   return new Redis(opts.url, base);
 }
 
+/** Each Redis store's client, for what shares its connection (the Node entry's limiters). */
+const clients = new WeakMap<CacheStore, Redis | Cluster>();
+
+/** The ioredis client behind a store made by `createRedisStore`; undefined for any other store. */
+export function redisClientOf(store: CacheStore): Redis | Cluster | undefined {
+  return clients.get(store);
+}
+
 export function createRedisStore(opts: RedisStoreOptions, onError: (err: Error) => void = () => {}): CacheStore {
   const client = createRedisClient(opts);
   const timeoutMs = opts.commandTimeoutMs ?? 250;
   // ioredis emits connection errors as events: without a listener they would crash the process.
   client.on('error', onError);
+  // Readiness: ok only once Redis has answered (its ready check, or a command) since the last failure.
+  let answered = false;
+  let everAnswered = false;
+  client.on('ready', () => (answered = everAnswered = true));
+  for (const event of ['error', 'close', 'end'] as const) client.on(event, () => (answered = false));
+  /** A command's outcome is the latest word on whether Redis answers. */
+  async function tracked<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await command();
+      answered = everAnswered = true;
+      return result;
+    } catch (err) {
+      answered = false;
+      throw err;
+    }
+  }
 
   /**
    * Without an offline queue a command sent while (re)connecting fails at once; wait for the
@@ -70,40 +94,50 @@ export function createRedisStore(opts: RedisStoreOptions, onError: (err: Error) 
     });
   }
 
-  return {
+  const store: CacheStore = {
     driver: 'redis',
-    async get(key) {
+    get: (key) => tracked(async () => {
       await connected();
       return (await client.get(key)) ?? undefined;
-    },
-    async set(key, value, ttlSeconds) {
+    }),
+    set: (key, value, ttlSeconds) => tracked(async () => {
       await connected();
       await client.set(key, value, 'EX', ttlSeconds);
-    },
-    async getBytes(key) {
+    }),
+    getBytes: (key) => tracked(async () => {
       await connected();
       // Node's Buffers are never over a SharedArrayBuffer.
       return ((await client.getBuffer(key)) ?? undefined) as Uint8Array<ArrayBuffer> | undefined;
-    },
-    async setBytes(key, value, ttlSeconds) {
+    }),
+    setBytes: (key, value, ttlSeconds) => tracked(async () => {
       await connected();
       // A Buffer over the same memory: ioredis writes Buffers as they are, other views as text.
       await client.set(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), 'EX', ttlSeconds);
-    },
-    async setIfAbsent(key, value, ttlMs) {
+    }),
+    setIfAbsent: (key, value, ttlMs) => tracked(async () => {
       await connected();
       return (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
-    },
-    async incr(key) {
+    }),
+    incr: (key) => tracked(async () => {
       await connected();
       return client.incr(key);
-    },
-    async del(key) {
+    }),
+    del: (key) => tracked(async () => {
       await connected();
       await client.del(key);
-    },
+    }),
     async close() {
       client.disconnect();
     },
+    /** `connecting` only on the way to a first answer; once Redis has failed, `down` until it answers again. */
+    state(): StoreState {
+      if (answered) return 'ok';
+      return !everAnswered && CONNECTING.has(client.status) ? 'connecting' : 'down';
+    },
   };
+  clients.set(store, client);
+  return store;
 }
+
+/** ioredis statuses of a client on its way to a connection (the first one, or again). */
+const CONNECTING: ReadonlySet<string> = new Set(['wait', 'connecting', 'connect', 'reconnecting']);

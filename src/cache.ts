@@ -22,7 +22,15 @@ export interface CacheStore {
   incr(key: string): Promise<number>;
   del(key: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether the store answers (for /readyz): `ok` only once it has answered since its last
+   * failure, `connecting` before it ever has (or while it reconnects), `down` when it fails.
+   * Absent: an in-process store, always `ok`.
+   */
+  state?(): StoreState;
 }
+
+export type StoreState = 'ok' | 'connecting' | 'down';
 
 /** The `none` driver: nothing is ever stored. */
 export const noStore: CacheStore = {

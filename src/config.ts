@@ -77,9 +77,29 @@ const ApiKeyConfig = z
     key: z.string().min(16, 'API keys must be at least 16 characters'),
     scopes: z.array(z.enum(SCOPES)).min(1),
     backends: z.array(backendName).min(1).optional(),
+    /** Every `/v1` request with this key counts, from any address; the (N+1)th within 60 s is a 429. Absent: no limit. */
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
   })
   .strict();
 export type ApiKeyConfig = z.infer<typeof ApiKeyConfig>;
+
+/**
+ * Where audit events go (src/audit.ts): `stdout` (the default), `file` (Node only) or `http`
+ * (each event POSTed, signed with `secret`, retried).
+ */
+export const AuditConfig = z.discriminatedUnion(
+  'sink',
+  [
+    z.object({ sink: z.literal('stdout') }).strict(),
+    z.object({ sink: z.literal('file'), path: z.string().min(1) }).strict(),
+    z.object({ sink: z.literal('http'), url: httpUrl, secret: z.string().min(1) }).strict(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? 'must be "stdout", "file" or "http"' : undefined) },
+);
+export type AuditConfig = z.infer<typeof AuditConfig>;
+
+export const DEFAULT_FAILED_AUTH_PER_MINUTE = 20;
+export const DEFAULT_PASSWORD_MIN_LENGTH = 12;
 
 export const GatewayConfig = z
   .object({
@@ -92,11 +112,26 @@ export const GatewayConfig = z
          * are cut (Node entry; `SHUTDOWN_GRACE_MS` overrides). @default 10000 (DEFAULT_SHUTDOWN_GRACE_MS)
          */
         shutdownGraceMs: z.number().int().min(0).max(600_000).optional(),
+        /**
+         * Behind a proxy: the client's address is the first hop of `X-Forwarded-For` (else the
+         * socket's peer). Only when the proxy sets it: a client could forge it otherwise.
+         */
+        trustProxy: z.boolean().default(false),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080, trustProxy: false }),
     /** `auth: null` only in demo mode; a config file must list keys. */
-    auth: z.object({ apiKeys: z.array(ApiKeyConfig).min(1) }).strict(),
+    auth: z
+      .object({
+        apiKeys: z.array(ApiKeyConfig).min(1),
+        /** Failed authentications an address may make in 60 s before its every `/v1` request is a 429. 0: no limit. */
+        failedAuthPerMinute: z.number().int().min(0).max(1_000_000).default(DEFAULT_FAILED_AUTH_PER_MINUTE),
+      })
+      .strict(),
+    /** `GET /metrics`: with a token, only `Authorization: Bearer <token>` may read it (API keys are not accepted). */
+    metrics: z.object({ token: z.string().min(16, 'the metrics token must be at least 16 characters').optional() }).strict().default({}),
+    /** The shortest caller-chosen password, in code points (a provider's own rules may ask more). */
+    passwordMinLength: z.number().int().min(1).max(1024).default(DEFAULT_PASSWORD_MIN_LENGTH),
     cache: z
       .object({
         /** `kv` (Cloudflare Workers KV) exists only on Workers, `redis` only on Node. */
@@ -121,6 +156,8 @@ export const GatewayConfig = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     defaultBackend: backendName.optional(),
     backends: z.record(backendName, BackendConfig),
+    /** Absent: events go to stdout. */
+    audit: AuditConfig.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -152,9 +189,41 @@ export type GatewayConfigInput = z.input<typeof GatewayConfig>;
 
 /** The parsed config; `auth` is null only in demo mode (no key required). */
 export type GatewayConfig = Omit<z.infer<typeof GatewayConfig>, 'auth' | 'defaultBackend'> & {
-  auth: { apiKeys: ApiKeyConfig[] } | null;
+  auth: { apiKeys: ApiKeyConfig[]; failedAuthPerMinute: number } | null;
   defaultBackend: string;
 };
+
+/**
+ * A backend's identity for stored answers and idempotency records: its name, and a fingerprint of
+ * the settings that decide what its answers hold (provider, base URL, organization, API version,
+ * SFTPGo's SFTP host and port), so an entry made for one upstream is never served for another after a config change.
+ * Credentials, timeouts and the like are left out: they change no answer.
+ *
+ * @example backendIdentity('onprem', { provider: 'sftpgo', baseUrl: 'http://10.0.0.5:8081', apiVersion: 'auto', … }) // 'onprem~3f9c2a71d04b8e65'
+ */
+export function backendIdentity(name: string, backend: BackendConfig): string {
+  const decisive = backend.provider === 'sftptogo'
+    ? ['sftptogo', backend.baseUrl.replace(/\/+$/, ''), backend.organizationId]
+    // SFTPGo's answers carry the configured SFTP host and port (`host`, `uri`).
+    : ['sftpgo', backend.baseUrl.replace(/\/+$/, ''), backend.apiVersion, backend.sftpHost ?? null, backend.sftpPort];
+  return `${name}~${fnv1a64(JSON.stringify(decisive))}`;
+}
+
+/** Every backend's identity, computed once, as `ListCache`'s `identityOf` takes it. */
+export function backendIdentities(backends: Record<string, BackendConfig>): (name: string) => string {
+  const identities = new Map(Object.entries(backends).map(([name, cfg]) => [name, backendIdentity(name, cfg)]));
+  return (name) => identities.get(name) ?? name;
+}
+
+/** FNV-1a, 64 bits, as hex: a stable fingerprint on every runtime, with no async crypto at start. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, '0');
+}
 
 /** `server.shutdownGraceMs` when the config does not say. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;

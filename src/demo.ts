@@ -4,7 +4,7 @@
  */
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import type { GatewayConfig } from './config.js';
+import { DEFAULT_PASSWORD_MIN_LENGTH, type GatewayConfig } from './config.js';
 
 export interface Demo {
   config: GatewayConfig;
@@ -17,8 +17,10 @@ export async function startDemo(server: { host: string; port: number }): Promise
   const togo = createSftpToGoEmulator();
   const togoServed = await serveSftpToGoEmulator(togo, 0);
   const config: GatewayConfig = {
-    server: { ...server, host: '127.0.0.1' }, // demo mode never listens beyond loopback
+    server: { ...server, host: '127.0.0.1', trustProxy: false }, // demo mode never listens beyond loopback
     auth: null,
+    metrics: {},
+    passwordMinLength: DEFAULT_PASSWORD_MIN_LENGTH,
     cache: { driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000, commandTimeoutMs: 250 },
     logLevel: 'info',
     defaultBackend: 'demo-sftpgo',

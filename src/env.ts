@@ -22,6 +22,8 @@ export interface GatewayEnv {
     requestId: string;
     logger: Logger;
     principal: Principal;
+    /** The request's authentication, once started (src/auth.ts `oncePerRequest`). */
+    authentication: Promise<Principal>;
     backend: BackendEntry;
   };
 }

@@ -141,7 +141,8 @@ const isFinal = (status: number) => status < 500 && status !== 429;
 export function replayResponse(answer: StoredAnswer): Response {
   return new Response(answer.body === '' ? null : answer.body, {
     status: answer.status,
-    headers: { ...answer.headers, [REPLAYED_HEADER.toLowerCase()]: 'true' },
+    // A kept answer may hold a password (a create, a rotation): no cache keeps a replay.
+    headers: { ...answer.headers, 'cache-control': 'no-store', [REPLAYED_HEADER.toLowerCase()]: 'true' },
   });
 }
 

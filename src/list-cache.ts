@@ -10,7 +10,7 @@
  *
  * Only serialized, secret-free answers go in; an error is never cached.
  */
-import type { CacheStore } from './cache.js';
+import type { CacheStore, StoreState } from './cache.js';
 import type { Logger } from './logger.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
@@ -54,6 +54,13 @@ export interface ListCacheOptions {
    * an answer needs the request's `waitUntil`), before.
    */
   afterAnswer?: (task: () => void) => void;
+  /**
+   * A backend's identity in the store: its name and a fingerprint of what decides its answers
+   * (`backendIdentity` in src/config.ts). Every key of the backend carries it, so a config change
+   * (another provider, URL, organization or API version) never reads another upstream's entries,
+   * on any instance sharing the store. @default the name alone
+   */
+  identityOf?: (backend: string) => string;
   /**
    * Called once per `read` that answers, with its outcome (e.g. to count hits, misses and
    * bypasses per backend in metrics). A read whose load fails reports nothing. Must not throw.
@@ -110,10 +117,15 @@ export class ListCache {
     return this.store.driver;
   }
 
-  /** For /readyz: `degraded` while the store is being bypassed after a failure. */
-  state(): 'ok' | 'degraded' | 'disabled' {
+  /**
+   * For /readyz: `ok` only once the store has answered since its last failure; `connecting`
+   * before it ever has; `down` while it fails (and while it is being bypassed after a failure).
+   */
+  state(): StoreState | 'disabled' {
     if (this.store.driver === 'none') return 'disabled';
-    return Date.now() < this.downUntil ? 'degraded' : 'ok';
+    const store = this.store.state?.() ?? 'ok';
+    if (store !== 'ok') return store;
+    return this.bypassing() ? 'down' : 'ok';
   }
 
   /**
@@ -228,14 +240,19 @@ export class ListCache {
     await this.store.close();
   }
 
-  private generationKey(backend: string) {
-    return `${this.opts.keyPrefix}gen:${backend}`;
+  /** The backend's identity in the store (see `identityOf`); idempotency records use it too. */
+  identity(backend: string): string {
+    return this.opts.identityOf?.(backend) ?? backend;
   }
 
-  /** Where `key` of `backend` is stored: under the backend's generation, read from the store now. */
+  private generationKey(backend: string) {
+    return `${this.opts.keyPrefix}gen:${this.identity(backend)}`;
+  }
+
+  /** Where `key` of `backend` is stored: under the backend's identity and generation, read from the store now. */
   private async entryKey(backend: string, key: string): Promise<string> {
     const generation = (await this.store.get(this.generationKey(backend))) ?? '0';
-    return `${this.opts.keyPrefix}list:${backend}:${generation}:${key}`;
+    return `${this.opts.keyPrefix}list:${this.identity(backend)}:${generation}:${key}`;
   }
 
   /**

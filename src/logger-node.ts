@@ -4,9 +4,10 @@
  *
  * Lines are buffered (up to BUFFER_BYTES, at most FLUSH_EVERY_MS late) and written in one system
  * call rather than one per line: on this kind of VM a write(2) per request line cost more CPU than
- * everything else a cache hit does. Order is kept (one stream), and pino writes what is buffered
- * synchronously when the process exits, a crash or `process.exit` included; only a SIGKILL can
- * lose the last FLUSH_EVERY_MS of lines.
+ * everything else a cache hit does. Order is kept (one stream). On stdout, a reader that stops
+ * reading (a stalled pipe) or goes away (a closed one) costs lines, never a request or the exit:
+ * see `stdoutDestination`. At exit what is buffered is written; only a SIGKILL can lose the last
+ * FLUSH_EVERY_MS of lines.
  */
 import { pino } from 'pino';
 import { isoFromMs } from './iso-time.js';
@@ -43,12 +44,71 @@ function rootLogger(opts: LoggerOptions): pino.Logger {
       timestamp: () => `,"time":"${isoFromMs(Date.now())}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
-    (opts.destination as pino.DestinationStream | undefined) ?? bufferedDestination(1),
+    (opts.destination as pino.DestinationStream | undefined) ?? stdoutDestination(),
   );
 }
 
-/** Where the gateway's lines go: stdout (fd 1) or a file, buffered as the file's header says. */
+/** Lines waiting for a reader that does not read are dropped beyond this, not held in memory. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+
+/** Where the gateway's lines go when they go to a file (the benchmark's), buffered as the file's header says. */
 export function bufferedDestination(dest: number | string): pino.DestinationStream {
   // periodicFlush: a quiet gateway still shows its lines within FLUSH_EVERY_MS (sonic-boom unrefs the timer).
   return pino.destination({ dest, sync: false, minLength: BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
+}
+
+/** A pino destination with what pino's exit hook calls. */
+export interface LineDestination {
+  write(line: string): void;
+  /** Writes what is buffered now (pino calls it at exit). Never blocks on a reader. */
+  flushSync(): void;
+  /** Lines dropped because the reader did not keep up, or was gone. */
+  readonly dropped: number;
+}
+
+/**
+ * stdout, batched. Written through `process.stdout` — libuv's non-blocking pipe writes on the event
+ * loop — rather than a write(2) on the inherited fd from a worker thread: a pipe whose reader has
+ * stopped reading blocks such a write for ever, and a stuck worker thread holds the process at
+ * exit (libuv joins its threads). So a stalled or closed stdout drops lines (beyond
+ * MAX_PENDING_BYTES queued) and never stops a request or the shutdown.
+ *
+ * @example pino({}, stdoutDestination())
+ */
+export function stdoutDestination(out: NodeJS.WritableStream & { writableLength?: number } = process.stdout): LineDestination {
+  let pending = '';
+  let broken = false;
+  let dropped = 0;
+  // EPIPE and the like: the reader is gone; what follows is dropped.
+  out.on('error', () => (broken = true));
+  const flush = () => {
+    if (pending === '') return;
+    const chunk = pending;
+    pending = '';
+    if (broken || (out.writableLength ?? 0) > MAX_PENDING_BYTES) {
+      dropped += countLines(chunk);
+      return;
+    }
+    out.write(chunk);
+  };
+  setInterval(flush, FLUSH_EVERY_MS).unref();
+  // At exit (process.exit, a crash): what is buffered goes out now; a pipe with room takes it at
+  // once, a full one loses it rather than hold the exit.
+  process.on('exit', flush);
+  return {
+    write(line: string) {
+      pending += line;
+      if (pending.length >= BUFFER_BYTES) flush();
+    },
+    flushSync: flush,
+    get dropped() {
+      return dropped;
+    },
+  };
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n += 1;
+  return n;
 }

@@ -13,7 +13,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   CIRCUIT_STATE_VALUE, type CacheOutcomeName, type CircuitPhase, type Metrics, type MetricsExposition,
-  type RequestObservation,
+  type RequestObservation, type ThrottleRule,
 } from './metrics.js';
 
 export interface NodeMetricsOptions {
@@ -62,6 +62,13 @@ export function createNodeMetrics(opts: NodeMetricsOptions = {}): NodeMetrics {
     registers: [registry],
   });
 
+  const throttled = new Counter({
+    name: 'sftp_gateway_throttled_requests_total',
+    help: 'Requests refused with 429 by the gateway\'s own limits, by rule (failed-auth: an address over its failed authentications; key-limit: a key over its requests a minute)',
+    labelNames: ['rule'] as const,
+    registers: [registry],
+  });
+
   const circuits = new Map<string, () => CircuitPhase>();
   new Gauge({
     name: 'sftp_gateway_circuit_state',
@@ -98,6 +105,9 @@ export function createNodeMetrics(opts: NodeMetricsOptions = {}): NodeMetrics {
     },
     registerCircuit(backend: string, state: () => CircuitPhase) {
       circuits.set(backend, state);
+    },
+    observeThrottled(rule: ThrottleRule) {
+      throttled.inc({ rule });
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

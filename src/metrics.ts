@@ -30,6 +30,9 @@ export interface RequestObservation {
   seconds: number;
 }
 
+/** The throttle rule that refused a request (src/throttle.ts). */
+export type ThrottleRule = 'failed-auth' | 'key-limit';
+
 /** The text a scrape gets, with its content type. */
 export interface MetricsExposition {
   contentType: string;
@@ -51,6 +54,8 @@ export interface Metrics {
    * a backend again replaces its reader.
    */
   registerCircuit(backend: string, state: () => CircuitPhase): void;
+  /** One request refused with 429 by a throttle rule (never the upstream's own 429). */
+  observeThrottled(rule: ThrottleRule): void;
   /** The exposition for `GET /metrics`. Absent when this implementation has nothing to show: then `/metrics` is a 404. */
   render?(): Promise<MetricsExposition>;
 }
@@ -61,6 +66,7 @@ export const noopMetrics: Metrics = {
   observeUpstream() {},
   observeCache() {},
   registerCircuit() {},
+  observeThrottled() {},
 };
 
 /** The gauge's value of a circuit state. */

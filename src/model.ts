@@ -4,6 +4,10 @@
  */
 import { z } from '@hono/zod-openapi';
 
+/** What a missing field says, in every validation message (CONTRACT §4), instead of the library's "expected …, received undefined". */
+export const REQUIRED = 'is required';
+z.config({ customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? REQUIRED : undefined) });
+
 /**
  * Every permission name the gateway knows, in the canonical order of CONTRACT §2. A backend
  * grants the first N of them (`Backend.permissions`): SFTP To Go and SFTPGo 0.9.x eight,

@@ -1,5 +1,5 @@
 /**
- * The Node entry: reads GATEWAY_CONFIG (or starts demo mode), serves the app with Prometheus
+ * The Node entry: reads GATEWAY_CONFIG (or starts demo mode when asked), serves the app with Prometheus
  * metrics, and shuts down gracefully on SIGINT/SIGTERM (src/shutdown-node.ts): in-flight requests
  * get `server.shutdownGraceMs` to finish, then the cache closes and the process exits 0 — or 1
  * when the grace period ran out and requests were cut. The only file that reads process.env.
@@ -9,14 +9,16 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { createNodeAuditSink } from './audit-node.js';
 import { createNodeStore } from './cache-factory.js';
-import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, parseConfig, type GatewayConfig } from './config.js';
+import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, backendIdentities, parseConfig, type GatewayConfig } from './config.js';
 import { startDemo } from './demo.js';
 import { ListCache } from './list-cache.js';
 import { createNodeMetrics } from './metrics-node.js';
 import { createNodeLoggers } from './logger-node.js';
 import { createAdapters } from './providers.js';
 import { trackConnections } from './shutdown-node.js';
+import { nodeLimiters, socketPeer } from './throttle-node.js';
 import { createNodeTransports } from './transport-node.js';
 
 /** `SHUTDOWN_GRACE_MS` overrides `server.shutdownGraceMs`, in demo mode too. */
@@ -29,6 +31,9 @@ function shutdownGraceMs(config: GatewayConfig): number {
   }
   return ms;
 }
+
+/** How long pending audit deliveries may take at shutdown, after the drain. */
+const AUDIT_CLOSE_MS = 2000;
 
 /** Resolves with `fallback` when `work` takes longer than `ms`: shutdown must not hang on a stuck close. */
 function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
@@ -52,8 +57,31 @@ async function orFail<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** What `npm start` passes: with no GATEWAY_CONFIG it asks for demo mode (never granted in production). */
+export const DEMO_FLAG = '--demo-if-unconfigured';
+
+/**
+ * The config file's path; undefined when demo mode was asked for and may start. Without a config,
+ * demo mode (no authentication) starts only when asked for, and never under NODE_ENV=production:
+ * an operator's start without a config must fail, not open the API to anyone.
+ */
+function configPath(): string | undefined {
+  const path = process.env.GATEWAY_CONFIG?.trim();
+  if (path) return path;
+  if (process.env.NODE_ENV === 'production') {
+    fail(
+      'GATEWAY_CONFIG is not set: set it to the config file\'s path. Under NODE_ENV=production the gateway never ' +
+        'starts in demo mode (which checks no API key)',
+    );
+  }
+  if (!process.argv.includes(DEMO_FLAG)) {
+    fail(`GATEWAY_CONFIG is not set: set it to the config file's path (demo mode, which checks no API key, starts only when asked for with ${DEMO_FLAG}, as npm start does)`);
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
-  const path = process.env.GATEWAY_CONFIG;
+  const path = configPath();
   let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
   const config = await orFail(async () => {
     if (!path) {
@@ -80,12 +108,19 @@ async function main(): Promise<void> {
     logger,
     afterAnswer: setImmediate,
     onOutcome: (backend, outcome) => metrics.observeCache(backend, outcome),
+    identityOf: backendIdentities(config.backends),
   });
   // One undici pool per backend (demo mode's emulators listen on real sockets too), closed at shutdown.
   const transports = createNodeTransports();
+  // Write routes' audit events: stdout (the logger's own stream), a file, or an HTTP receiver.
+  const audit = createNodeAuditSink(config.audit, logger);
   const { app } = createApp({
     config, adapters: createAdapters(config.backends, undefined, metrics, transports.transportFor), cache, logger, requestLogger, metrics,
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
+    audit,
+    // Throttle counters in Redis with the Redis cache (shared by every instance), else in memory.
+    limiters: nodeLimiters(store, config.cache.keyPrefix),
+    clientAddress: socketPeer,
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
@@ -132,10 +167,13 @@ async function main(): Promise<void> {
         5000,
         false,
       );
+    // Pending audit deliveries get a bounded chance, alongside the closes below (never rejects).
+    const auditSettled = audit.close(AUDIT_CLOSE_MS);
     const [closed, upstreamClosed] = await Promise.all([
       closedWithin5s('the cache', Promise.all([cache.close(), demo?.close()])),
       closedWithin5s('the upstream connections', transports.closeAll()),
     ]);
+    await auditSettled;
     logger.info({ clean: drained.clean, elapsedMs: drained.elapsedMs, cacheClosed: closed, upstreamClosed }, 'stopped');
     process.exit(drained.clean ? 0 : 1);
   };

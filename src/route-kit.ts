@@ -7,11 +7,12 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CallContext } from './adapter.js';
-import { requireScope, type Authenticator } from './auth.js';
+import { auditActionOf, auditTrail, type AuditSink } from './audit.js';
+import { requireScope, type RequestAuthenticator } from './auth.js';
 import type { ListCache } from './list-cache.js';
 import type { Scope } from './config.js';
-import type { BackendEntry, GatewayEnv } from './env.js';
-import { GatewayError, invalidRequest, notFound, unsupportedEndpoint } from './errors.js';
+import type { BackendEntry, GatewayEnv, Principal } from './env.js';
+import { GatewayError, invalidRequest, unsupportedEndpoint } from './errors.js';
 import { firstMalformedString } from './unicode.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, REPLAYED_HEADER, idempotencyGuardFor } from './idempotency.js';
 import { Problem, type Capability } from './model.js';
@@ -23,10 +24,15 @@ type AnyObject = z.ZodObject<z.ZodRawShape>;
 type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
 
 export interface RouteDeps {
-  authenticate: Authenticator;
+  /** The API key check with the throttle's rules (src/throttle.ts), once per request. */
+  authenticate: RequestAuthenticator;
   backends: ReadonlyMap<string, BackendEntry>;
   defaultBackend: string;
   cache: ListCache;
+  /** The shortest caller-chosen password, in code points (config `passwordMinLength`). */
+  passwordMinLength: number;
+  /** Where every write route's audit event goes (src/audit.ts); without one, writes are not audited. */
+  audit?: AuditSink;
 }
 
 export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined> {
@@ -68,7 +74,7 @@ const ERROR_STATUSES: Record<number, string> = {
   413: 'Body over 1 MiB',
   415: 'Body not application/json',
   422: 'Well-formed, but this provider cannot represent it (`not_supported_by_provider`), or an Idempotency-Key reused with a different request (`idempotency_key_reused`)',
-  429: "The upstream is rate limiting (its Retry-After passes through)",
+  429: 'Too many failed authentications from this address, or this key is over its requests a minute (`Retry-After` says when to retry); or the upstream is rate limiting (its Retry-After passes through)',
   501: "The endpoint is outside the backend provider's capabilities",
   502: 'The upstream answered 5xx or something that is not its documented shape',
   503: 'The upstream could not be reached',
@@ -123,7 +129,7 @@ export const BackendParam = z.object({
  */
 function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | undefined): MiddlewareHandler<GatewayEnv> {
   return async function checkAccess(c, next) {
-    const principal = await deps.authenticate(c.req.header('authorization'));
+    const principal = await deps.authenticate(c);
     c.set('principal', principal);
     requireScope(principal, scope);
     if (c.req.query('include') === 'raw') requireScope(principal, 'admin');
@@ -133,7 +139,7 @@ function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | und
     if (!allowed) {
       throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" may not reach backend "${name}"`);
     }
-    if (!entry) throw notFound(`No backend named "${name}"`);
+    if (!entry) throw unknownBackend(name, principal, deps.backends);
     c.set('backend', entry);
     // Where what a backend can do depends on its server's version, find it first (once).
     if (capability && entry.adapter.resolve) {
@@ -148,6 +154,14 @@ function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | und
 
 /** The JSON media types @hono/zod-openapi's media-type gate accepts (its `jsonRequestRegex`). */
 const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
+
+/** A 404 for a backend name nobody configured, listing those this key may use (CONTRACT §4). */
+export function unknownBackend(name: string, principal: Principal, backends: ReadonlyMap<string, BackendEntry>): GatewayError {
+  const usable = [...backends.keys()].filter((b) => !principal.backends || principal.backends.has(b));
+  return new GatewayError(404, 'not_found', `No backend named "${name}": this key may use ${usable.map((b) => `"${b}"`).join(', ') || 'none'}`, {
+    details: { backends: usable },
+  });
+}
 
 /**
  * A JSON body with a lone surrogate in any string is refused (400) before validation: no field
@@ -192,6 +206,13 @@ export function mountBackendRoute<
   const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability)];
   if (spec.body) middleware.push(limitBody as MiddlewareHandler<GatewayEnv>, refuseMalformedText);
   const isWrite = spec.method !== 'get';
+  // First of all, so that it sees every answer, refusals included (src/audit.ts).
+  if (isWrite && deps.audit) {
+    middleware.unshift(auditTrail({
+      sink: deps.audit, action: auditActionOf(spec.operationId), backends: deps.backends, defaultBackend: deps.defaultBackend,
+      isJson: (contentType) => JSON_MEDIA_TYPE.test(contentType), maxBodyBytes: MAX_BODY_BYTES,
+    }));
+  }
 
   const run = async (c: Context<GatewayEnv>) => {
     const valid = (target: string) => (c.req.valid as (t: string) => unknown)(target);
@@ -219,7 +240,8 @@ export function mountBackendRoute<
       {
         key: idempotencyKey,
         principal: c.get('principal').name,
-        backend: backend.name,
+        // Bound to the backend's identity: a config change never replays another upstream's answer.
+        backend: deps.cache.identity(backend.name),
         request: { operation: spec.operationId, params, body: input.body },
         logger: c.get('logger'),
       },
@@ -269,6 +291,12 @@ export function mountBackendRoute<
     app.openapi(route, run as never);
   }
 }
+
+/**
+ * What every `/v1` answer tells caches, unless it says more (an answer carrying a password says
+ * `no-store`): it is for this caller only — no shared cache may keep it — and is revalidated.
+ */
+export const PRIVATE_ANSWER = 'private, no-cache';
 
 /** A JSON answer with a status; `c.json` would lose our content type on errors, so errors never come here. */
 export function jsonResponse(c: Context<GatewayEnv>, status: number, body: unknown, headers: Record<string, string> = {}): Response {

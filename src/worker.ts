@@ -9,20 +9,25 @@
  *   problem naming the field, and is logged once per isolate. There is no demo mode here.
  * - Cache drivers: `memory` (per isolate), `none`, and `kv` (the KV namespace bound as
  *   `cache.kvBinding`); `redis` needs Node and is refused.
+ * - Throttling counts per isolate, by `CF-Connecting-IP`.
+ * - Audit sinks: `stdout` (a `console.log` line per event) and `http` (each delivery handed to the
+ *   request's `waitUntil`); `file` needs Node and is refused.
  *
  * Nothing Node-only may be imported from here: `npm run build:worker` fails if it is.
  */
 import type { ExecutionContext, ExportedHandler, Response as WorkerResponse } from '@cloudflare/workers-types';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
+import { consoleAuditSink, type AuditSink } from './audit.js';
+import { createHttpAuditSink } from './audit-http.js';
 import { requestIdOf } from './request-id.js';
 import { createMemoryStore, noStore, type CacheStore } from './cache.js';
 import { createKvStore, isKvNamespace } from './cache-kv.js';
-import { ConfigError, DEFAULT_KV_BINDING, parseConfig, type GatewayConfig } from './config.js';
+import { ConfigError, DEFAULT_KV_BINDING, backendIdentities, parseConfig, type GatewayConfig } from './config.js';
 import type { GatewayEnv } from './env.js';
 import { GatewayError } from './errors.js';
 import { ListCache } from './list-cache.js';
-import { createLogger, isLevelName } from './logger.js';
+import { createLogger, isLevelName, type Logger } from './logger.js';
 import { problemResponse } from './problem.js';
 import { createAdapters } from './providers.js';
 
@@ -70,8 +75,15 @@ function build(configText: string | undefined, env: Env): Fetch {
       ttlSeconds: config.cache.ttlSeconds,
       keyPrefix: config.cache.keyPrefix,
       logger,
+      identityOf: backendIdentities(config.backends),
     });
-    const { app } = createApp({ config, adapters: createAdapters(config.backends), cache, logger });
+    const audit = createAuditSink(config.audit, logger);
+    const { app } = createApp({
+      config, adapters: createAdapters(config.backends), cache, logger, audit,
+      // Cloudflare's edge sets it from the connection (a client cannot). Throttle counters are this
+      // isolate's own (the default): see README "Security".
+      clientAddress: (c) => c.req.header('cf-connecting-ip'),
+    });
     logger.info({ backends: Object.keys(config.backends), cache: config.cache.driver }, 'gateway built for this isolate');
     return (request, bindings, ctx) => app.fetch(request, bindings, ctx);
   } catch (err) {
@@ -107,6 +119,18 @@ function createStore(cache: GatewayConfig['cache'], env: Env): CacheStore {
     }
     case 'redis':
       throw new ConfigError('cache.driver', 'redis is not available on Cloudflare Workers: use kv, memory or none');
+  }
+}
+
+function createAuditSink(audit: GatewayConfig['audit'], logger: Logger): AuditSink {
+  switch (audit?.sink) {
+    case undefined:
+    case 'stdout':
+      return consoleAuditSink();
+    case 'http':
+      return createHttpAuditSink({ url: audit.url, secret: audit.secret, logger });
+    case 'file':
+      throw new ConfigError('audit.sink', 'file is not available on Cloudflare Workers: use stdout or http');
   }
 }
 

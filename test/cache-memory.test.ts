@@ -124,7 +124,7 @@ describe('ListCache.peek (the stored answer, never a load)', () => {
     const failing: CacheStore = { ...createMemoryStore(10), get: async () => { throw new Error('connection lost'); } };
     const { cache, outcomes } = cacheOver(failing);
     expect(await cache.peek('b', 'k')).toBeUndefined();
-    expect(cache.state()).toBe('degraded');
+    expect(cache.state()).toBe('down');
     expect(await cache.read('b', 'k', async () => '[3]')).toEqual({ body: '[3]', cache: 'BYPASS' });
     expect(outcomes).toEqual(['b BYPASS']);
   });
@@ -212,7 +212,7 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
     expect(await cache.readValue('b', 'all', load, codec)).toEqual({ users: ['ann', 'zoë'] });
     expect(cache.state()).toBe('ok');
     await nextMacrotask();
-    await vi.waitFor(() => expect(cache.state()).toBe('degraded'));
+    await vi.waitFor(() => expect(cache.state()).toBe('down'));
     await cache.readValue('b', 'all', load, codec);
     expect(outcomes).toEqual(['b MISS', 'b BYPASS']);
   });

@@ -3,13 +3,14 @@
  * them, read-your-writes across two gateways sharing Redis, single-flight and the cross-process
  * lock counted in the emulator, no secret in any stored value, and Redis killed and restarted.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
 import type { CacheStore } from '../src/cache.js';
 import { createRedisStore } from '../src/cache-redis.js';
 import { createTestGateway, type TestGateway } from './helpers/gateway.js';
-import { SHARED_REDIS_URL, deleteKeys, dumpKeys, startPrivateRedis, uniquePrefix, type PrivateRedis } from './helpers/redis.js';
+import { SHARED_REDIS_URL, deleteKeys, dumpKeys, freePort, startPrivateRedis, uniquePrefix, type PrivateRedis } from './helpers/redis.js';
 
 const backends = { onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' } };
 const listCalls = (emu: SftpgoEmulator) => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/user').length;
@@ -63,8 +64,9 @@ describe('redis list cache on the shared server', () => {
     expect(await second.json()).toEqual(await first.json());
     expect(listCalls(emu)).toBe(2); // the create's username check, and the one miss
     const keys = [...(await dumpKeys(SHARED_REDIS_URL, prefix)).keys()];
-    expect(keys.some((k) => k.includes(':list:onprem:'))).toBe(true);
-    expect((await dumpKeys(SHARED_REDIS_URL, prefix)).get(`${prefix}gen:onprem`)).toBe('1');
+    // Under the backend's identity: its name and the fingerprint of its provider and URL.
+    expect(keys.some((k) => /:list:onprem~[0-9a-f]{16}:/.test(k))).toBe(true);
+    expect((await dumpKeys(SHARED_REDIS_URL, prefix)).get(`${prefix}gen:${gw.cache.identity('onprem')}`)).toBe('1');
     expect(created.id).toBeDefined();
   });
 
@@ -207,7 +209,7 @@ describe('redis failure is not an outage', () => {
     expect(during.status).toBe(200);
     expect(during.headers.get('x-cache')).toBe('BYPASS');
     expect(during.body.data).toHaveLength(5);
-    expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'degraded', cache: { driver: 'redis', state: 'degraded' } });
+    expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'degraded', cache: { driver: 'redis', state: 'down' } });
     // While bypassing, a write still answers, and lists stay live.
     const created = await gw.json('POST', '/v1/users', { body: { username: 'while_down', accessLevel: 'full' } });
     expect(created.status).toBe(201);
@@ -223,6 +225,49 @@ describe('redis failure is not an outage', () => {
     expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'ready', cache: { state: 'ok' } });
     expect((await gw.json('GET', '/v1/users')).body.data).toHaveLength(6);
   }, 20_000);
+});
+
+describe('readiness reflects whether Redis has answered', () => {
+  it('connecting before Redis has ever answered (a server that takes the connection and never replies), ok once it has', async () => {
+    // Something listens but never answers: ioredis connects, and its ready check waits.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}/0`, commandTimeoutMs: 200 });
+    const emu = createSftpgoEmulator();
+    const gw = gatewayOn(emu, store, uniquePrefix('silent'));
+    try {
+      expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'degraded', cache: { driver: 'redis', state: 'connecting' } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await gw.json('GET', '/readyz', { key: null })).body.cache.state).not.toBe('ok');
+      // A list still answers, from the upstream.
+      expect((await gw.call('GET', '/v1/users')).headers.get('x-cache')).toBe('BYPASS');
+    } finally {
+      await store.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+
+    const live = createRedisStore({ url: SHARED_REDIS_URL, commandTimeoutMs: 2000 });
+    const ready = gatewayOn(emu, live, uniquePrefix('ready'));
+    expect((await ready.json('GET', '/readyz', { key: null })).body.cache.state).toBe('connecting'); // before its first answer
+    await vi.waitFor(async () => expect((await ready.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'ready', cache: { state: 'ok' } }));
+    await live.close();
+  });
+
+  it('down when nothing listens; memory is ok and none disabled from the start', async () => {
+    const store = createRedisStore({ url: `redis://127.0.0.1:${await freePort()}/0`, commandTimeoutMs: 200 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(['down', 'connecting']).toContain(store.state!());
+    expect(store.state!()).not.toBe('ok');
+    await store.close();
+    const emu = createSftpgoEmulator();
+    for (const [cache, state] of [['memory', 'ok'], ['none', 'disabled']] as const) {
+      const gw = createTestGateway({ backends, cache, fetchFor: () => emu.fetch as typeof fetch });
+      expect((await gw.json('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'ready', cache: { driver: cache, state } });
+    }
+  });
 });
 
 describe('redis topologies, as ioredis takes them', () => {

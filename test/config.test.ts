@@ -30,14 +30,14 @@ describe('config', () => {
     expect(cfg.auth?.apiKeys[0]?.key).toBe(env.OPS_KEY);
     expect(cfg.backends.togo).toMatchObject({ organizationId: 'org-1', apiKey: 'togo-secret', baseUrl: 'https://api.sftptogo.com', timeoutMs: 5000 });
     expect(cfg.backends.onprem).toMatchObject({ apiVersion: 'auto', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000 });
-    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
     expect(cfg.cache).toMatchObject({ driver: 'memory', ttlSeconds: 30 });
     expect(cfg.defaultBackend).toBe('onprem');
   });
 
   it('lets PORT and HOST override server', () => {
     const cfg = parseConfig(JSON.stringify(base), { ...env, PORT: '9999', HOST: '0.0.0.0' });
-    expect(cfg.server).toEqual({ host: '0.0.0.0', port: 9999 });
+    expect(cfg.server).toEqual({ host: '0.0.0.0', port: 9999, trustProxy: false });
     expect(() => parseConfig(JSON.stringify(base), { ...env, PORT: 'eighty' })).toThrow(/PORT/);
   });
 
@@ -81,5 +81,38 @@ describe('config', () => {
 
   it('refuses text that is not JSON', () => {
     expect(() => parseConfig('{ nope', env)).toThrow(/not valid JSON/);
+  });
+});
+
+describe('config: audit', () => {
+  const withAudit = (audit: unknown, vars: Record<string, string> = env) => parseConfig(JSON.stringify({ ...base, audit }), vars);
+
+  it('is optional (the gateway then writes events to stdout)', () => {
+    expect(parseConfig(JSON.stringify(base), env).audit).toBeUndefined();
+  });
+
+  it('takes the stdout, file and http sinks, with ${NAME} in the secret', () => {
+    expect(withAudit({ sink: 'stdout' }).audit).toEqual({ sink: 'stdout' });
+    expect(withAudit({ sink: 'file', path: '/var/log/sftp-gateway/audit.jsonl' }).audit).toEqual({ sink: 'file', path: '/var/log/sftp-gateway/audit.jsonl' });
+    expect(withAudit({ sink: 'http', url: 'https://audit.example.com/in', secret: '${AUDIT_SECRET}' }, { ...env, AUDIT_SECRET: 's3cret-hmac-key' }).audit)
+      .toEqual({ sink: 'http', url: 'https://audit.example.com/in', secret: 's3cret-hmac-key' });
+  });
+
+  const cases: Array<[string, unknown, RegExp, Record<string, string>?]> = [
+    ['an unknown sink', { sink: 'syslog' }, /^invalid configuration: audit\.sink: must be "stdout", "file" or "http"$/],
+    ['no sink', {}, /^invalid configuration: audit\.sink: must be "stdout", "file" or "http"$/],
+    ['not an object', 'stdout', /^invalid configuration: audit: /],
+    ['a file sink without a path', { sink: 'file' }, /^invalid configuration: audit\.path: /],
+    ['a file sink with an empty path', { sink: 'file', path: '' }, /^invalid configuration: audit\.path: /],
+    ['an http sink without a secret', { sink: 'http', url: 'https://audit.example.com/in' }, /^invalid configuration: audit\.secret: /],
+    ['an http sink with an empty secret', { sink: 'http', url: 'https://audit.example.com/in', secret: '' }, /^invalid configuration: audit\.secret: /],
+    ['an http sink with a non-http url', { sink: 'http', url: 'ftp://audit.example.com', secret: 'x' }, /^invalid configuration: audit\.url: must be an http/],
+    ['an http sink without a url', { sink: 'http', secret: 'x' }, /^invalid configuration: audit\.url: /],
+    ['a field of another sink', { sink: 'stdout', path: '/tmp/audit' }, /^invalid configuration: audit: .*"path"/],
+    ['a missing secret variable, by name', { sink: 'http', url: 'https://a.example.com', secret: '${AUDIT_SECRET}' }, /^invalid configuration: audit\.secret: environment variable AUDIT_SECRET is not set$/],
+  ];
+  it.each(cases)('refuses %s, naming the field', (_name, audit, message, vars) => {
+    expect(() => withAudit(audit, vars)).toThrow(ConfigError);
+    expect(() => withAudit(audit, vars)).toThrow(message);
   });
 });

@@ -65,8 +65,9 @@ const fetchFor = (name: string) =>
   (name === 'onprem' ? emuGo.fetch : name === 'togo' ? emuTogo.fetch : undefined) as typeof fetch | undefined;
 // No list cache: every run must depend on its own input only, not on what an earlier run cached.
 const gateways: Record<BackendName, TestGateway> = {
-  onprem: createTestGateway({ backends: BACKENDS, defaultBackend: 'onprem', fetchFor, cache: 'none' }),
-  togo: createTestGateway({ backends: BACKENDS, defaultBackend: 'togo', fetchFor, cache: 'none' }),
+  // Refused keys are part of the input here: the throttle (test/throttle.test.ts) would make them 429s.
+  onprem: createTestGateway({ backends: BACKENDS, defaultBackend: 'onprem', fetchFor, cache: 'none', authSettings: { failedAuthPerMinute: 0 } }),
+  togo: createTestGateway({ backends: BACKENDS, defaultBackend: 'togo', fetchFor, cache: 'none', authSettings: { failedAuthPerMinute: 0 } }),
 };
 
 type KeyName = keyof typeof KEYS;
@@ -198,7 +199,8 @@ type Target =
   | { kind: 'system'; gateway: BackendName; path: string }
   /** A GET of a path taken from an answer (a Location, a list), with no expectation but the invariants. */
   | { kind: 'follow'; gateway: BackendName; path: string }
-  | { kind: 'no-route'; gateway: BackendName; method: string; path: string };
+  /** `wrongMethod`: a known path asked with a method it does not have (a 405, not a 404). */
+  | { kind: 'no-route'; gateway: BackendName; method: string; path: string; wrongMethod?: true };
 
 interface Req {
   target: Target;
@@ -380,7 +382,7 @@ function expectationOf(req: Req, url: URL): Expectation {
     case 'follow':
       return { ...base, noUpstream: false };
     case 'no-route':
-      return { ...base, status: 404, noUpstream: true };
+      return { ...base, status: t.wrongMethod ? 405 : 404, noUpstream: true };
     case 'backends': {
       const gate = gateOf(req, url, 'read', null, undefined, false);
       return { ...base, status: gate ?? 200, gate, noUpstream: true };
@@ -1001,7 +1003,7 @@ const noRouteTarget: fc.Arbitrary<Target> = fc.oneof(
   // A real path with a method it does not have.
   fc.tuple(fc.constantFrom(...BACKEND_ROUTES), gatewayName, fc.constantFrom(...WRONG_METHODS)).filter(([r, , m]) =>
     !BACKEND_ROUTES.some((o) => o.path === r.path && o.method === m)).map(([r, gateway, method]): Target => ({
-    kind: 'no-route', gateway, method, path: `/v1${r.path.replace(/\{\w+\}/g, '1')}`,
+    kind: 'no-route', gateway, method, path: `/v1${r.path.replace(/\{\w+\}/g, '1')}`, wrongMethod: true,
   })),
   fc.tuple(gatewayName, fc.constantFrom('GET', 'POST', 'DELETE'), fc.oneof(
     fc.constantFrom('/v2/users', '/v1', '/v1/', '/v1/users/', '/v1/users/1/unknown', '/v1/backends/onprem/users/1/ssh-keys/k/extra', '/', '/v1/backends/onprem/', '/V1/users', '/v1//users'),

@@ -223,3 +223,99 @@ describe('system routes', () => {
     expect(down.body.health.ok).toBe(false);
   });
 });
+
+describe('what a cache may keep (Cache-Control)', () => {
+  it('an answer that may carry a password is no-store: create, rotation, and their Idempotency-Key replays', async () => {
+    const headers = { 'idempotency-key': 'cc-create-1' };
+    const created = await gw.call('POST', '/v1/users', { body: { username: 'cc_user_1', accessLevel: 'read-only' }, headers });
+    expect([created.status, created.headers.get('cache-control')]).toEqual([201, 'no-store']);
+    const { id, password } = await created.json();
+    expect(password).toEqual(expect.any(String));
+    const replay = await gw.call('POST', '/v1/users', { body: { username: 'cc_user_1', accessLevel: 'read-only' }, headers });
+    expect([replay.status, replay.headers.get('idempotent-replayed'), replay.headers.get('cache-control')]).toEqual([201, 'true', 'no-store']);
+    const rotation = { 'idempotency-key': 'cc-rotate-1' };
+    for (let i = 0; i < 2; i++) {
+      const rotated = await gw.call('POST', `/v1/users/${id}/password-rotations`, { headers: rotation });
+      expect([rotated.status, rotated.headers.get('cache-control')]).toEqual([200, 'no-store']);
+    }
+    // A create with the caller's own password is no-store too: no create answer is cached.
+    const own = await gw.call('POST', '/v1/users', { body: { username: 'cc_user_2', accessLevel: 'read-only', password: 'Own-password-1' } });
+    expect(own.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('every other /v1 answer is private (no shared cache keeps it) and revalidated: reads, writes, errors, list hits', async () => {
+    const created = await (await gw.call('POST', '/v1/users', { body: { username: 'cc_user_3', accessLevel: 'read-only' } })).json();
+    const answers = [
+      await gw.call('GET', '/v1/users'), await gw.call('GET', '/v1/users'), // a miss, then a hit of the stored page
+      await gw.call('GET', `/v1/users/${created.id}`), await gw.call('GET', '/v1/backends'),
+      await gw.call('PATCH', `/v1/users/${created.id}`, { body: { status: 'disabled' } }),
+      await gw.call('PUT', `/v1/users/${created.id}/password`, { body: { password: 'Another-pass-123' } }),
+      await gw.call('GET', '/v1/users/999999'), await gw.call('GET', '/v1/users', { key: null }), await gw.call('GET', '/v1/nowhere'),
+    ];
+    expect(answers[1]!.headers.get('x-cache')).toBe('HIT');
+    for (const res of answers) expect([res.status, res.headers.get('cache-control')]).toEqual([res.status, 'private, no-cache']);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 204, 404, 401, 404]);
+  });
+});
+
+describe('answers that tell callers what to do', () => {
+  it('a missing field says "<field> is required", never the validation library\'s wording', async () => {
+    const res = await gw.call('POST', '/v1/users', { body: { accessLevel: 'read-only' } });
+    const body = await expectProblem(res, 400, 'invalid_request');
+    expect(body.errors).toEqual([{ path: 'username', message: 'is required' }]);
+    expect(body.detail).toBe('The request body is not valid: username is required');
+    const rules = await expectProblem(await gw.call('PUT', '/v1/users/1/network-rules', { body: { data: [{}] } }), 400, 'invalid_request');
+    expect(rules.detail).toContain('data.0.cidr is required');
+    expect(JSON.stringify([body, rules])).not.toMatch(/nonoptional|received undefined|expected/);
+  });
+
+  it('a known path with another method is a 405 with Allow; an unknown path stays a 404', async () => {
+    const res = await gw.call('PATCH', '/v1/users');
+    const body = await expectProblem(res, 405, 'method_not_allowed');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(body.detail).toMatch(/PATCH is not allowed on \/v1\/users: use GET, HEAD, POST/);
+    const one = await gw.call('POST', '/v1/backends/onprem/users/42');
+    await expectProblem(one, 405, 'method_not_allowed');
+    expect(one.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
+    expect((await gw.call('PUT', '/v1/backends/onprem/users/42/ssh-keys')).headers.get('allow')).toBe('GET, HEAD, POST');
+    await expectProblem(await gw.call('GET', '/v1/nothing/here'), 404, 'not_found');
+    expect(emu.requests).toEqual([]);
+  });
+
+  it("an unknown backend's 404 lists the backends this key may use", async () => {
+    for (const path of ['/v1/backends/nowhere/users', '/v1/backends/nowhere']) {
+      const all = await expectProblem(await gw.call('GET', path), 404, 'not_found');
+      expect(all.details).toEqual({ backends: ['onprem', 'togo'] });
+      expect(all.detail).toContain('"onprem", "togo"');
+      // A key limited to some backends is refused any other first (403, CONTRACT §1's order).
+      await expectProblem(await gw.call('GET', path, { key: KEYS.onpremOnly }), 403, 'forbidden');
+    }
+  });
+
+  it('a caller-chosen password shorter than passwordMinLength (12 code points) is a 400 on create, patch and PUT /password', async () => {
+    const created = await (await gw.call('POST', '/v1/users', { body: { username: 'pwlen_user', accessLevel: 'read-only' } })).json();
+    const short = 'é'.repeat(11); // 11 code points, 22 bytes
+    for (const [method, path, body] of [
+      ['POST', '/v1/users', { username: 'pwlen_user2', accessLevel: 'read-only', password: short }],
+      ['PATCH', `/v1/users/${created.id}`, { password: short }],
+      ['PUT', `/v1/users/${created.id}/password`, { password: 'x' }],
+    ] as const) {
+      const problem = await expectProblem(await gw.call(method, path, { body }), 400, 'invalid_request');
+      expect(problem.errors).toEqual([{ path: 'password', message: 'shorter than 12 characters' }]);
+    }
+    expect(writes().filter((r) => r.method !== 'POST' || (r.body as { username?: string }).username !== 'pwlen_user')).toEqual([]);
+    expect((await gw.call('PUT', `/v1/users/${created.id}/password`, { body: { password: 'é'.repeat(12) } })).status).toBe(204);
+    // SFTP To Go takes no caller password at all: its 422 stands, whatever the length.
+    await expectProblem(await gw.call('POST', '/v1/backends/togo/users', { body: { username: 'togo_pwlen_1', accessLevel: 'read-only', password: 'x' } }), 422, 'not_supported_by_provider');
+  });
+
+  it('passwordMinLength is a setting', async () => {
+    const strict = createTestGateway({
+      backends: { onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test' } },
+      fetchFor: () => emu.fetch as typeof fetch,
+      config: { passwordMinLength: 20 },
+    });
+    const res = await strict.call('POST', '/v1/users', { body: { username: 'pwlen_user3', accessLevel: 'read-only', password: 'only-nineteen-chars' } });
+    await expectProblem(res, 400, 'invalid_request');
+  });
+});

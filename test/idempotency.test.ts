@@ -11,7 +11,7 @@ import { createMemoryStore, type CacheStore } from '../src/cache.js';
 import { createRedisStore } from '../src/cache-redis.js';
 import { canonicalJson, idempotencyGuardFor, idempotencyStoreKey } from '../src/idempotency.js';
 import { keyOf } from './fixtures/ssh-keys.js';
-import { KEYS, createTestGateway, type GatewayOptions, type TestGateway } from './helpers/gateway.js';
+import { KEYS, bothProviders, type GatewayOptions, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, dumpKeys, uniquePrefix } from './helpers/redis.js';
 
 /** A memory store that remembers every key and value ever written, to scan for secrets. */
@@ -54,15 +54,7 @@ let emu: SftpgoEmulator;
 let togo: SftpToGoEmulator;
 
 function gateway(extra: Partial<GatewayOptions> = {}): TestGateway {
-  return createTestGateway({
-    backends: {
-      onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
-      togo: { provider: 'sftptogo', baseUrl: 'http://togo.test', organizationId: togo.organizationId, apiKey: togo.apiKey },
-    },
-    defaultBackend: 'onprem',
-    fetchFor: (name) => (name === 'onprem' ? emu.fetch : togo.fetch) as typeof fetch,
-    ...extra,
-  });
+  return bothProviders(emu, togo, extra);
 }
 
 beforeEach(() => {
@@ -192,7 +184,7 @@ describe('creates', () => {
     const gw = gateway({ cache: store, keyPrefix: 'busy:' });
     idempotencyGuardFor(gw.cache, { waitMs: 150, pollMs: 20 });
     const key = freshKey();
-    await store.setIfAbsent(await idempotencyStoreKey('busy:', 'ops', 'onprem', key), 'pending', 60_000);
+    await store.setIfAbsent(await idempotencyStoreKey('busy:', 'ops', gw.cache.identity('onprem'), key), 'pending', 60_000);
     const res = await gw.call('POST', '/v1/users', { body: { username: 'busy_user_01', accessLevel: 'full' }, headers: idem(key) });
     expect(res.status).toBe(409);
     expect((await res.json()).code).toBe('conflict');

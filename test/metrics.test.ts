@@ -18,10 +18,14 @@ import { createAdapters } from '../src/providers.js';
 const OPS_KEY = 'ops-key-0123456789abcdef';
 
 /** A gateway in front of an in-process SFTPGo emulator, with the given metrics (none = the default). */
-function gateway(emu: SftpgoEmulator, opts: { metrics?: Metrics; store?: CacheStore; backend?: Record<string, unknown> } = {}) {
+function gateway(
+  emu: SftpgoEmulator,
+  opts: { metrics?: Metrics; store?: CacheStore; backend?: Record<string, unknown>; metricsToken?: string } = {},
+) {
   const config = parseConfig(
     JSON.stringify({
-      auth: { apiKeys: [{ name: 'ops', key: OPS_KEY, scopes: ['read', 'write', 'admin'] }] },
+      auth: { apiKeys: [{ name: 'ops', key: OPS_KEY, scopes: ['read', 'write', 'admin'] }], failedAuthPerMinute: 0 },
+      ...(opts.metricsToken ? { metrics: { token: opts.metricsToken } } : {}),
       backends: { onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.invalid', sftpHost: 'sftp.example.com', ...opts.backend } },
       logLevel: 'debug',
     }),
@@ -144,6 +148,49 @@ describe('GET /metrics', () => {
     expect(text).toContain('nodejs_eventloop_lag_seconds');
     expect((await createNodeMetrics().render()).body).not.toContain('process_cpu_seconds_total');
   });
+});
+
+describe('protecting /metrics and bounding it', () => {
+  const TOKEN = 'metrics-token-0123456789';
+
+  it('with metrics.token: 401 with WWW-Authenticate without it, with an API key or a wrong token; 200 with it', async () => {
+    const gw = gateway(emu, { metrics: createNodeMetrics(), metricsToken: TOKEN });
+    for (const authorization of [undefined, `Bearer ${OPS_KEY}`, 'Bearer metrics-token-0123456780', `Basic ${TOKEN}`]) {
+      const res = await gw.app.request('/metrics', { headers: authorization ? { authorization } : {} });
+      expect(res.status, authorization).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.text()).not.toContain('sftp_gateway_');
+    }
+    const ok = await gw.app.request('/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('sftp_gateway_http_requests_total');
+  });
+
+  it('stays the same size after 10,000 requests over 1,000 user ids: labels are route templates and config names', async () => {
+    const gw = gateway(emu, { metrics: createNodeMetrics({ processMetrics: true }) });
+    emu.seedUsers(20);
+    const round = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 1) {
+        const id = 1 + (i % 1000);
+        const path = [
+          `/v1/backends/onprem/users/${id}`, `/v1/users/${id}/ssh-keys`, `/v1/users/${id}`, `/v1/backends/onprem/users/${id}/network-rules`,
+          `/v1/backends/no-such-${id}/users`, `/v1/no/such/path/${id}`,
+        ][i % 6]!;
+        const method = i % 97 === 0 ? `M${id}` : 'GET'; // methods are caller text too
+        await gw.app.request(path, { method, headers: { authorization: `Bearer ${OPS_KEY}` } });
+      }
+    };
+    await round(0, 1000);
+    const after1000 = (await gw.scrape()).length;
+    await round(1000, 10_000);
+    const text = await gw.scrape();
+    // Only counts grow (a few digits per series), never the series.
+    expect(text.length).toBeLessThan(after1000 * 1.1);
+    expect(text.length).toBeLessThan(150 * 1024);
+    expect(text).not.toMatch(/no-such-\d|users\/\d|M\d{2}/);
+    expect(sample(text, 'sftp_gateway_http_requests_total', { route: 'unmatched', method: 'OTHER', status: '405' })).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 describe('upstream latency', () => {

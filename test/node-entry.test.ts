@@ -4,19 +4,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnNodeEntry } from './helpers/node-entry.js';
+import { readFileSync } from 'node:fs';
+import { NPM_START_ARGS, spawnNodeEntry } from './helpers/node-entry.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-async function start(env: Record<string, string>) {
-  const { GATEWAY_CONFIG: _omit, ...inherited } = process.env;
+async function start(env: Record<string, string>, args: string[] = NPM_START_ARGS) {
+  const { GATEWAY_CONFIG: _omit, NODE_ENV: _env, ...inherited } = process.env;
   const child = await spawnNodeEntry('node-entry', {
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }, args);
   children.push(child);
   const lines: string[] = [];
   let stderr = '';
@@ -67,6 +68,32 @@ describe('npm start', () => {
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
     expect(gw.lines.map((l) => JSON.parse(l).msg).slice(-2)).toEqual(["shutting down", "stopped"]);
+  }, 30_000);
+
+  it("passes the entry what the tests pass it (package.json's start script)", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(pkg.scripts.start).toMatch(new RegExp(`node --enable-source-maps dist/node\\.js ${NPM_START_ARGS.join(' ')}$`));
+  });
+
+  it.each([
+    ['without npm start\'s request for demo mode', {}, []],
+    ['with an empty GATEWAY_CONFIG, without the request', { GATEWAY_CONFIG: ' ' }, []],
+    ['under NODE_ENV=production, even through npm start', { NODE_ENV: 'production' }, NPM_START_ARGS],
+    ['under NODE_ENV=production with an empty GATEWAY_CONFIG', { NODE_ENV: 'production', GATEWAY_CONFIG: '' }, NPM_START_ARGS],
+  ])('exits 1 within 15 s naming GATEWAY_CONFIG %s, never serving without keys', async (_name, env, args) => {
+    const started = Date.now();
+    const gw = await start({ PORT: '0', ...env }, args);
+    expect(await gw.exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(gw.stderr()).toMatch(/GATEWAY_CONFIG is not set/);
+    expect(gw.lines.join('\n')).not.toMatch(/DEMO MODE|listening/);
+  }, 30_000);
+
+  it('an empty GATEWAY_CONFIG through npm start is no config: demo mode', async () => {
+    const gw = await start({ PORT: '0', GATEWAY_CONFIG: '' });
+    expect((await gw.firstLine()).msg).toMatch(/^DEMO MODE/);
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
   }, 30_000);
 
   it('refuses to start on a bad config, naming the field', async () => {

@@ -51,8 +51,12 @@ async function startGateway(opts: { server?: Record<string, unknown>; env?: Reco
   children.push(child);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
+  // A chunk may end inside a line (a busy log stream): keep the partial line for the next chunk.
+  let partial = '';
   child.stdout!.on('data', (d) => {
-    for (const line of String(d).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+    const parts = (partial + String(d)).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts.filter(Boolean)) lines.push(JSON.parse(line));
   });
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -148,6 +152,33 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(gw.lines.at(-1)).toMatchObject({ msg: 'stopped', clean: false });
     expect(await Promise.all(inFlight)).toEqual(Array(4).fill('cut'));
   }, 30_000);
+
+  it.each([
+    ['stalled (its reader stops reading)', (child: ChildProcess) => child.stdout!.pause()],
+    ['closed (its reader is gone)', (child: ChildProcess) => child.stdout!.destroy()],
+  ])('with a stdout %s: requests go on, and SIGTERM ends it within the grace period', async (_name, breakStdout) => {
+    const gw = await startGateway();
+    breakStdout(gw.child);
+    // Far more log lines than a pipe holds (64 KiB): every request writes one.
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const get = () => new Promise<number>((resolve, reject) => {
+      httpRequest(`${gw.url}/healthz`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      }).on('error', reject).end();
+    });
+    for (let round = 0; round < 20; round++) {
+      const statuses = await Promise.all(Array.from({ length: 100 }, get));
+      expect(statuses).toEqual(Array(100).fill(200));
+    }
+    expect((await listUsers(gw.url)).status).toBe(200);
+    agent.destroy();
+    const signalled = Date.now();
+    gw.child.kill('SIGTERM');
+    // Before: a stalled stdout held the exit for ever (only SIGKILL ended it).
+    expect(await Promise.race([gw.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))])).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(3000);
+  }, 40_000);
 
   it('refuses a SHUTDOWN_GRACE_MS that is not a number of milliseconds, naming it', async () => {
     await expect(startGateway({ env: { SHUTDOWN_GRACE_MS: 'soon' } })).rejects.toThrow(/SHUTDOWN_GRACE_MS/);

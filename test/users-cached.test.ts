@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
 import { SFTPTOGO_EMULATOR_DEFAULTS, createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { createAuthenticator } from '../src/auth.js';
+import { createAuthenticator, oncePerRequest } from '../src/auth.js';
 import type { BackendEntry, GatewayEnv } from '../src/env.js';
 import { createLogger } from '../src/logger.js';
 import type { RequestObservation } from '../src/metrics.js';
@@ -200,10 +200,11 @@ describe('what it leaves to the route', () => {
     const backends = new Map<string, BackendEntry>(
       [...adapters].map(([name, adapter]) => [name, { name, adapter, isDefault: name === 'onprem' }]),
     );
+    const check = createAuthenticator(
+      [...API_KEYS, { name: 'write-only', key: WRITE_ONLY_KEY, scopes: ['write'] }].map((k) => ({ ...k, scopes: k.scopes as never })),
+    );
     const mw = cachedUserList({
-      authenticate: createAuthenticator(
-        [...API_KEYS, { name: 'write-only', key: WRITE_ONLY_KEY, scopes: ['write'] }].map((k) => ({ ...k, scopes: k.scopes as never })),
-      ),
+      authenticate: oncePerRequest((c) => check(c.req.header('authorization'))),
       backends,
       defaultBackend: 'onprem',
       cache: gw.cache,

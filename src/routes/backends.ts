@@ -1,10 +1,11 @@
 /** The configured backends, their capabilities, and a live health check of one. */
 import { z, createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { requireScope } from '../auth.js';
 import type { BackendEntry, GatewayEnv, Principal } from '../env.js';
-import { GatewayError, notFound } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import { Backend } from '../model.js';
-import { BackendParam, errorResponses, jsonResponse, type RouteDeps } from '../route-kit.js';
+import { BackendParam, errorResponses, jsonResponse, unknownBackend, type RouteDeps } from '../route-kit.js';
 
 /**
  * A backend as known now: its server's versions once reached (null before), and the
@@ -27,8 +28,8 @@ function describe(entry: BackendEntry): z.infer<typeof Backend> {
 const visibleTo = (principal: Principal, name: string) => !principal.backends || principal.backends.has(name);
 
 export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
-  const authenticate = async (authorization: string | undefined) => {
-    const principal = await deps.authenticate(authorization);
+  const authenticate = async (c: Context<GatewayEnv>) => {
+    const principal = await deps.authenticate(c);
     requireScope(principal, 'read');
     return principal;
   };
@@ -43,7 +44,7 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
       },
     }),
     (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
-      const principal = await authenticate(c.req.header('authorization'));
+      const principal = await authenticate(c);
       c.set('principal', principal);
       const data = [...deps.backends.values()].filter((b) => visibleTo(principal, b.name)).map(describe);
       return jsonResponse(c, 200, { data });
@@ -64,14 +65,14 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
       },
     }),
     (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
-      const principal = await authenticate(c.req.header('authorization'));
+      const principal = await authenticate(c);
       c.set('principal', principal);
       const name = c.req.param('backend') ?? '';
       if (!visibleTo(principal, name)) {
         throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" may not reach backend "${name}"`);
       }
       const entry = deps.backends.get(name);
-      if (!entry) throw notFound(`No backend named "${name}"`);
+      if (!entry) throw unknownBackend(name, principal, deps.backends);
       c.set('backend', entry);
       const started = performance.now();
       const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });

@@ -12,7 +12,7 @@
  * store failing.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Authenticator } from '../auth.js';
+import type { RequestAuthenticator } from '../auth.js';
 import { decodeCursor } from '../cursor.js';
 import type { BackendEntry, GatewayEnv, Principal } from '../env.js';
 import type { CachedRead, ListCache } from '../list-cache.js';
@@ -23,7 +23,7 @@ import { requestIdOf } from '../request-id.js';
 import { listAnswerHeaders, listKey, pageKey, wantsFreshRead, type ListQuery } from './users.js';
 
 export interface CachedListDeps {
-  authenticate: Authenticator;
+  authenticate: RequestAuthenticator;
   backends: ReadonlyMap<string, BackendEntry>;
   defaultBackend: string;
   cache: ListCache;
@@ -67,9 +67,9 @@ export function parsePlainListQuery(search: string): PlainListQuery | undefined 
 }
 
 /** The key's principal; undefined when it is missing or wrong (the route answers that). */
-async function principalOf(authenticate: Authenticator, authorization: string | undefined): Promise<Principal | undefined> {
+async function principalOf(authenticate: RequestAuthenticator, c: Context<GatewayEnv>): Promise<Principal | undefined> {
   try {
-    return await authenticate(authorization);
+    return await authenticate(c);
   } catch {
     return undefined;
   }
@@ -85,7 +85,7 @@ async function storedPage(
   const mark = url.indexOf('?');
   const query = parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1));
   if (!query) return undefined;
-  const principal = await principalOf(deps.authenticate, c.req.header('authorization'));
+  const principal = await principalOf(deps.authenticate, c);
   if (!principal?.scopes.has('read')) return undefined;
   const name = c.req.param('backend') ?? deps.defaultBackend;
   const backend = deps.backends.get(name);

@@ -4,11 +4,12 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CachedRead, ValueCodec } from '../list-cache.js';
 import { pageOfAll } from '../paging.js';
 import type { BackendEntry, GatewayEnv } from '../env.js';
+import { invalidRequest } from '../errors.js';
 import {
   CreatedUser, PasswordInput, PasswordRotation, User, UserCreate, UserPatch, UserStatus, pageOf,
   type AdapterUser,
 } from '../model.js';
-import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { PRIVATE_ANSWER, UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
 
 const IncludeQuery = z
   .object({
@@ -50,10 +51,11 @@ export function wantsFreshRead(cacheControl: string | undefined): boolean {
   return cacheControl !== undefined && /no-cache/i.test(cacheControl);
 }
 
-/** The headers of a list answer: its type, `X-Cache`, and `Age` on a hit. */
+/** The headers of a list answer: its type, what a cache may do with it, `X-Cache`, and `Age` on a hit. */
 export function listAnswerHeaders(read: CachedRead): Record<string, string> {
   return {
     'content-type': 'application/json',
+    'cache-control': PRIVATE_ANSWER,
     'x-cache': read.cache,
     ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
   };
@@ -73,6 +75,20 @@ const USER_LIST: ValueCodec<Presented[]> = {
   toText: (users) => JSON.stringify(users),
   fromBytes: (bytes) => JSON.parse(utf8.decode(bytes)) as Presented[],
 };
+
+/**
+ * A caller-chosen password shorter than `min` code points is a 400, where the backend takes a
+ * caller's password at all (elsewhere the adapter's 422 says it cannot).
+ */
+function checkPasswordLength(password: string | undefined, backend: BackendEntry, min: number): void {
+  if (password === undefined || !backend.adapter.capabilities.passwordSet) return;
+  const length = [...password].length;
+  if (length < min) {
+    throw invalidRequest(`password must be at least ${min} characters long (it has ${length})`, [
+      { path: 'password', message: `shorter than ${min} characters` },
+    ]);
+  }
+}
 
 export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
   const tag = 'Users';
@@ -127,10 +143,12 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       headers: { Location: { description: 'The new user', schema: { type: 'string' } } },
     },
   }, async (c, { body, backend, ctx }) => {
+    checkPasswordLength(body.password, backend, deps.passwordMinLength);
     const { user, generatedPassword } = await backend.adapter.createUser(body, ctx);
     const location = `/v1/backends/${encodeURIComponent(backend.name)}/users/${encodeURIComponent(user.id)}`;
+    // A create answer may carry the one-time password: no cache may keep any create answer.
     return jsonResponse(c, 201, { ...present(user, false), ...(generatedPassword ? { password: generatedPassword } : {}) }, {
-      location,
+      location, 'cache-control': 'no-store',
     });
   });
 
@@ -150,8 +168,10 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       'the provider holds as it was.',
     params: UserIdParams, body: UserPatch,
     success: { status: 200, description: 'The updated user', schema: User },
-  }, async (c, { params, body, backend, ctx }) =>
-    jsonResponse(c, 200, present(await backend.adapter.updateUser(params.id, body, ctx), false)));
+  }, async (c, { params, body, backend, ctx }) => {
+    checkPasswordLength(body.password, backend, deps.passwordMinLength);
+    return jsonResponse(c, 200, present(await backend.adapter.updateUser(params.id, body, ctx), false));
+  });
 
   mountBackendRoute(app, deps, {
     method: 'delete', path: '/users/{id}', operationId: 'deleteUser', tag, scope: 'write',
@@ -176,6 +196,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     capability: 'passwordSet', summary: 'Set a caller-chosen password', params: UserIdParams, body: PasswordInput,
     success: { status: 204, description: 'Set' },
   }, async (c, { params, body, backend, ctx }) => {
+    checkPasswordLength(body.password, backend, deps.passwordMinLength);
     await backend.adapter.setPassword!(params.id, body.password, ctx);
     return c.body(null, 204);
   });

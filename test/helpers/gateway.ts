@@ -4,14 +4,16 @@
  * reached through their in-process fetch or over a real socket.
  */
 import { Writable } from 'node:stream';
-import { createApp } from '../../src/app.js';
+import { createApp, type AppDeps } from '../../src/app.js';
+import type { AuditEvent, AuditSink } from '../../src/audit.js';
 import { createMemoryStore, noStore, type CacheStore } from '../../src/cache.js';
 import { ListCache } from '../../src/list-cache.js';
-import { parseConfig, type GatewayConfig } from '../../src/config.js';
+import { backendIdentities, parseConfig, type GatewayConfig } from '../../src/config.js';
 import { createNodeLogger } from '../../src/logger-node.js';
 import type { Metrics } from '../../src/metrics.js';
 import { createAdapters } from '../../src/providers.js';
 import { createNodeTransports } from '../../src/transport-node.js';
+import type { LimiterFactory } from '../../src/throttle.js';
 
 export const KEYS = {
   ops: 'ops-key-0123456789abcdef',
@@ -68,17 +70,61 @@ export interface GatewayOptions {
   nodeTransport?: boolean;
   /** Where request, upstream and cache metrics go. @default none */
   metrics?: Metrics;
+  /** More top-level config (e.g. `passwordMinLength`, `server`); `auth` fields besides the keys go in `authSettings`. */
+  config?: Record<string, unknown>;
+  /** Settings of `auth` besides `apiKeys` (e.g. `failedAuthPerMinute`). */
+  authSettings?: Record<string, unknown>;
+  /** Where audit events go, e.g. `createMemoryAuditSink()`. @default a sink that keeps none (quiet test output) */
+  audit?: AuditSink;
+  /** The throttle's counters (e.g. `nodeLimiters` over a shared Redis store). @default memory */
+  limiters?: LimiterFactory;
+  /** The client's address; `app.request` has no socket. @default none ("unknown") */
+  clientAddress?: AppDeps['clientAddress'];
 }
+
+/** The two upstreams of `bothProviders`: anything with an in-process fetch, and SFTP To Go's organization and key. */
+interface EmulatorFetch {
+  fetch: (request: Request) => Promise<Response> | Response;
+}
+
+/**
+ * A gateway with both providers: `onprem` (SFTPGo, the default) and `togo` (SFTP To Go), each in
+ * front of its emulator's in-process fetch.
+ */
+export function bothProviders(
+  sftpgo: EmulatorFetch,
+  togo: EmulatorFetch & { organizationId: string; apiKey: string },
+  extra: Partial<GatewayOptions> = {},
+): TestGateway {
+  return createTestGateway({
+    backends: {
+      onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
+      togo: { provider: 'sftptogo', baseUrl: 'http://togo.test', organizationId: togo.organizationId, apiKey: togo.apiKey },
+    },
+    defaultBackend: 'onprem',
+    fetchFor: (name) => (name === 'onprem' ? sftpgo.fetch : togo.fetch) as typeof fetch,
+    ...extra,
+  });
+}
+
+/** An audit sink that keeps every event, in order, for a test to read. */
+export function createMemoryAuditSink(): AuditSink & { events: AuditEvent[] } {
+  const events: AuditEvent[] = [];
+  return { events, emit: (event) => void events.push(event), close: async () => true };
+}
+
+const discardAudit: AuditSink = { emit: () => {}, close: async () => true };
 
 export function createTestGateway(opts: GatewayOptions): TestGateway {
   const config = parseConfig(
     JSON.stringify({
       // The default keys, less those limited to a backend this gateway does not have.
-      auth: { apiKeys: opts.apiKeys ?? API_KEYS.filter((k) => !k.backends || k.backends.every((b) => b in opts.backends)) },
+      auth: { apiKeys: opts.apiKeys ?? API_KEYS.filter((k) => !k.backends || k.backends.every((b) => b in opts.backends)), ...opts.authSettings },
       ...(opts.defaultBackend ? { defaultBackend: opts.defaultBackend } : {}),
       backends: opts.backends,
       cache: { driver: typeof opts.cache === 'string' ? opts.cache : 'memory', ttlSeconds: opts.cacheTtlSeconds ?? 30 },
       logLevel: 'debug',
+      ...opts.config,
     }),
     opts.env ?? {},
   );
@@ -98,10 +144,15 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     afterAnswer: setImmediate, // as src/node.ts
     ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
     ...(opts.metrics ? { onOutcome: opts.metrics.observeCache.bind(opts.metrics) } : {}),
+    identityOf: backendIdentities(config.backends),
   });
   const transports = opts.nodeTransport ? createNodeTransports() : undefined;
   const adapters = createAdapters(config.backends, opts.fetchFor, opts.metrics, transports?.transportFor);
-  const { app } = createApp({ config, adapters, cache, logger, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
+  const { app } = createApp({
+    config, adapters, cache, logger, ...(opts.metrics ? { metrics: opts.metrics } : {}), audit: opts.audit ?? discardAudit,
+    ...(opts.limiters ? { limiters: opts.limiters } : {}),
+    ...(opts.clientAddress ? { clientAddress: opts.clientAddress } : {}),
+  });
 
   return {
     app,

@@ -9,9 +9,12 @@ import { buildNode } from '../../scripts/build.js';
 
 const built = new Map<string, Promise<string>>();
 
-/** Builds once per name, then spawns `node --enable-source-maps dist/test/<name>/node.js`. */
-export async function spawnNodeEntry(name: string, opts: SpawnOptions) {
+/** The arguments `npm start` gives the entry (package.json's `start` script). */
+export const NPM_START_ARGS = ['--demo-if-unconfigured'];
+
+/** Builds once per name, then spawns `node --enable-source-maps dist/test/<name>/node.js [args]` (npm start's arguments by default). */
+export async function spawnNodeEntry(name: string, opts: SpawnOptions, args: string[] = NPM_START_ARGS) {
   if (!built.has(name)) built.set(name, buildNode(join(process.cwd(), 'dist', 'test', name)));
   const entry = await built.get(name)!;
-  return spawn(process.execPath, ['--enable-source-maps', entry], opts);
+  return spawn(process.execPath, ['--enable-source-maps', entry, ...args], opts);
 }

@@ -241,8 +241,10 @@ export const KEY_SECRETS: Record<string, string> = {
  * bindings, as `wrangler secret put` gives them), and the secrets to bind.
  */
 export function workerConfig(
-  apiKeys: readonly { name: string; key: string; scopes: string[]; backends?: string[] }[],
+  apiKeys: readonly { name: string; key: string; scopes: string[]; backends?: string[]; requestsPerMinute?: number }[],
   rest: Record<string, unknown>,
+  /** Settings of `auth` besides the keys (e.g. `failedAuthPerMinute`). */
+  authSettings: Record<string, unknown> = {},
 ): { configText: string; secrets: Record<string, string> } {
   const secrets: Record<string, string> = {};
   const keys = apiKeys.map((k) => {
@@ -250,5 +252,5 @@ export function workerConfig(
     secrets[secret] = k.key;
     return { ...k, key: `\${${secret}}` };
   });
-  return { configText: JSON.stringify({ auth: { apiKeys: keys }, logLevel: 'debug', ...rest }), secrets };
+  return { configText: JSON.stringify({ auth: { apiKeys: keys, ...authSettings }, logLevel: 'debug', ...rest }), secrets };
 }

@@ -14,6 +14,7 @@ const sftpgo = (baseUrl: string) => ({ onprem: { provider: 'sftpgo', baseUrl, sf
 let workers: RunningWorkers;
 let served: ServedEmulator;
 let serial = 0;
+const LIMITED_KEY = 'limited-worker-key-0123456789';
 
 /** Each Worker's config: a good one per cache driver, and bad ones. */
 function configs(upstream: string): Record<string, Record<string, string>> {
@@ -25,6 +26,8 @@ function configs(upstream: string): Record<string, Record<string, string>> {
   const { configText: redis } = workerConfig(API_KEYS, { cache: { driver: 'redis', url: 'redis://127.0.0.1:6379' }, backends: sftpgo(upstream) });
   const { configText: noKv } = workerConfig(API_KEYS, { cache: { driver: 'kv', kvBinding: 'OTHER_CACHE' }, backends: sftpgo(upstream) });
   const { configText: needsKey } = workerConfig(API_KEYS, { backends: sftpgo(upstream) });
+  const limitedKeys = [...API_KEYS, { name: 'limited', key: LIMITED_KEY, scopes: ['read'], requestsPerMinute: 2 }];
+  const throttled = workerConfig(limitedKeys, { defaultBackend: 'onprem', backends: sftpgo(upstream) }, { failedAuthPerMinute: 3 });
   return {
     memory: good({ driver: 'memory' }),
     none: good({ driver: 'none' }),
@@ -36,6 +39,7 @@ function configs(upstream: string): Record<string, Record<string, string>> {
     'no-kv': { GATEWAY_CONFIG: noKv, ...secrets },
     // The config names ${OPS_KEY} and the others, but no secret is bound.
     'missing-secret': { GATEWAY_CONFIG: needsKey },
+    throttled: { GATEWAY_CONFIG: throttled.configText, ...throttled.secrets },
   };
 }
 
@@ -152,7 +156,8 @@ describe('cache drivers', () => {
 
   it("kv: entries live in the KV namespace with at least KV's 60 s TTL; a write moves every list to a new key", async () => {
     const kv = await workers.worker('kv').kv('GATEWAY_CACHE');
-    const listKeys = async () => (await kv.list()).keys.filter((k) => k.name.includes(':list:onprem:'));
+    // Keys name the backend's identity: its name, then a fingerprint of its settings.
+    const listKeys = async () => (await kv.list()).keys.filter((k) => /:list:onprem~[0-9a-f]+:/.test(k.name));
     const list = async () => (await call('kv', 'GET', '/v1/users')).headers.get('x-cache');
 
     expect(await list()).toBe('MISS');
@@ -163,11 +168,12 @@ describe('cache drivers', () => {
     expect(first!.expiration! - Date.now() / 1000).toBeGreaterThan(55);
 
     expect((await call('kv', 'POST', '/v1/users', { body: newUser() })).status).toBe(201);
-    expect(await kv.get('sftp-gateway:gen:onprem')).toMatch(/^\d+$/);
+    const generationKey = (await kv.list({ prefix: 'sftp-gateway:gen:onprem~' })).keys[0]?.name;
+    expect(await kv.get(generationKey!)).toMatch(/^\d+$/);
     expect(await list()).toBe('MISS');
     const after = await listKeys();
     expect(after).toHaveLength(2);
-    const generationOf = (name: string) => name.split(':list:onprem:')[1]!.split(':')[0];
+    const generationOf = (name: string) => name.split(/:list:onprem~[0-9a-f]+:/)[1]!.split(':')[0];
     expect(new Set(after.map((k) => generationOf(k.name))).size).toBe(2);
     expect(await list()).toBe('HIT');
   });
@@ -191,5 +197,29 @@ describe('cache drivers', () => {
     expect(line).toMatchObject({ level: 'info', service: 'sftp-gateway', method: 'GET', status: 200, principal: 'ops' });
     expect(typeof line!.time).toBe('string');
     for (const key of Object.values(KEYS)) expect(workers.logs.join('\n')).not.toContain(key);
+  });
+});
+
+describe('throttling in the isolate', () => {
+  const from = (address: string, key?: string | null) => call('throttled', 'GET', '/v1/backends', { key, headers: { 'cf-connecting-ip': address } });
+
+  it('counts failed authentications by CF-Connecting-IP: the address over the limit gets 429 with Retry-After, another does not', async () => {
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await from('203.0.113.10', 'wrong-key-0123456789abcdef')).status);
+    expect(statuses).toEqual([401, 401, 401]);
+    const refused = await from('203.0.113.10');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(await refused.json()).toMatchObject({ code: 'rate_limited' });
+    expect((await from('203.0.113.11')).status).toBe(200);
+    const [warning] = await logLines((l) => String(l.msg).startsWith('throttling an address'));
+    expect(warning).toMatchObject({ level: 'warn', address: '203.0.113.10', failures: 3 });
+  });
+
+  it('limits a key\'s requests a minute, from any address', async () => {
+    const statuses = [];
+    for (const address of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) statuses.push((await from(address, LIMITED_KEY)).status);
+    expect(statuses).toEqual([200, 200, 429]);
   });
 });
