@@ -19,8 +19,8 @@ import type { ThrottleRule } from './metrics.js';
 export interface CountingLimiter {
   /** The key's window so far; null when it has none. */
   get(key: string): Promise<{ consumedPoints: number; msBeforeNext: number } | null>;
-  /** Counts one event, never refusing. */
-  penalty(key: string, points?: number): Promise<unknown>;
+  /** Counts one event, never refusing; the window after it. */
+  penalty(key: string, points?: number): Promise<{ consumedPoints: number; msBeforeNext: number }>;
   /** Counts one event; rejects with `{ msBeforeNext }` once the window's points are spent. */
   consume(key: string, points?: number): Promise<unknown>;
 }
@@ -39,9 +39,18 @@ export interface ThrottleOptions {
   logger: Logger;
   /** Told each request refused by a rule, for metrics. */
   onThrottled?: (rule: ThrottleRule) => void;
+  /**
+   * How long an address found under its limit is taken to stay so without reading the counter
+   * again (unless it fails here meanwhile). With a shared store this spares a round trip per
+   * request; a limit reached at another instance then applies here within this time. @default 1000
+   */
+  recheckMs?: number;
 }
 
-/** The address a request came from, as the gateway counts it (see `clientAddressOf` in src/app.ts). */
+/** What an instance remembers of addresses it has read: bounded, oldest forgotten first. */
+const MAX_KNOWN_ADDRESSES = 10_000;
+
+/** Authenticates a request from `address` (as src/app.ts's `requestAuthenticator` counts it: see `countedAddress`). */
 export type GuardedAuthenticator = (authorization: string | undefined, address: string) => Promise<Principal>;
 
 /**
@@ -58,22 +67,42 @@ export function throttled(authenticate: Authenticator, opts: ThrottleOptions): G
   const failures = opts.failedAuthPerMinute > 0 ? opts.makeLimiter('failed-auth', opts.failedAuthPerMinute) : undefined;
   const perKey = new Map([...opts.keyLimits].map(([name, points]) => [name, opts.makeLimiter(`key:${name}`, points)]));
 
+  const recheckMs = opts.recheckMs ?? 1000;
+  /** Per address: until when what was read holds, and until when it is refused (its window's end). */
+  const known = new Map<string, { until: number; refusedUntil: number }>();
+  const remember = (address: string, until: number, refusedUntil: number) => {
+    known.delete(address); // re-inserted last: the Map's order is then oldest-read first
+    if (known.size >= MAX_KNOWN_ADDRESSES) known.delete(known.keys().next().value!);
+    known.set(address, { until, refusedUntil });
+  };
+  const isOver = (window: { consumedPoints: number; msBeforeNext: number } | null) =>
+    // An ended window may still be kept until its timer fires (on Workers, perhaps never): it counts for nothing.
+    window !== null && window.msBeforeNext > 0 && window.consumedPoints >= opts.failedAuthPerMinute;
+
   async function refuseBlockedAddress(address: string): Promise<void> {
     if (!failures) return;
-    const window = await failures.get(address);
-    // An ended window may still be kept until its timer fires (on Workers, perhaps never): it counts for nothing.
-    if (window && window.msBeforeNext > 0 && window.consumedPoints >= opts.failedAuthPerMinute) {
+    const now = Date.now();
+    let memo = known.get(address);
+    if (!memo || memo.until <= now) {
+      const window = await failures.get(address);
+      // Over the limit it stays so until its window ends (a fixed window only grows); under it, re-read soon.
+      memo = isOver(window) ? { until: now + window!.msBeforeNext, refusedUntil: now + window!.msBeforeNext } : { until: now + recheckMs, refusedUntil: 0 };
+      remember(address, memo.until, memo.refusedUntil);
+    }
+    if (memo.refusedUntil > now) {
+      const ms = memo.refusedUntil - now;
       opts.onThrottled?.('failed-auth');
-      throw tooMany(`Too many failed authentications from this address: try again in ${seconds(window.msBeforeNext)} s`, window.msBeforeNext);
+      throw tooMany(`Too many failed authentications from this address: try again in ${seconds(ms)} s`, ms);
     }
   }
 
   async function countFailure(address: string): Promise<void> {
     if (!failures) return;
-    await failures.penalty(address);
-    const window = await failures.get(address);
+    const window = await failures.penalty(address);
+    const now = Date.now();
+    remember(address, now + (isOver(window) ? window.msBeforeNext : recheckMs), isOver(window) ? now + window.msBeforeNext : 0);
     // Once, as the address reaches the limit: the operator sees who is guessing.
-    if (window?.consumedPoints === opts.failedAuthPerMinute) {
+    if (window.consumedPoints === opts.failedAuthPerMinute) {
       opts.logger.warn(
         { address, failures: window.consumedPoints, windowSeconds: WINDOW_SECONDS },
         `throttling an address after ${window.consumedPoints} failed authentications: its requests get 429 for ${seconds(window.msBeforeNext)} s`,

@@ -12,7 +12,8 @@ import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/em
 import type { CacheStore } from '../src/cache.js';
 import { createRedisStore } from '../src/cache-redis.js';
 import { createNodeMetrics, type NodeMetrics } from '../src/metrics-node.js';
-import { countedAddress } from '../src/throttle.js';
+import { countedAddress, type LimiterFactory } from '../src/throttle.js';
+import { memoryLimiters } from '../src/throttle-memory.js';
 import { nodeLimiters, socketPeer } from '../src/throttle-node.js';
 import { API_KEYS, KEYS, createTestGateway, type GatewayOptions, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, freePort, uniquePrefix } from './helpers/redis.js';
@@ -175,6 +176,20 @@ describe('failed authentications per address (on by default: 20 a minute)', () =
     }
   });
 
+  it("reads an address's count at most once a second while it is under the limit, not on every request", async () => {
+    let reads = 0;
+    const counting: LimiterFactory = (name, points) => {
+      const limiter = memoryLimiters(name, points);
+      return { get: (key) => (reads++, limiter.get(key)), penalty: (key) => limiter.penalty(key), consume: (key) => limiter.consume(key) };
+    };
+    const s = await serveGateway({ limiters: counting, authSettings: { failedAuthPerMinute: 3 } });
+    expect(new Set(await times(50, () => s.get('/v1/backends')))).toEqual(new Set([200]));
+    expect(reads).toBeLessThanOrEqual(2);
+    // A failure here is known at once: no stale "under the limit" lets the address go on.
+    expect(await times(3, () => s.get('/v1/backends', { key: WRONG }))).toEqual([401, 401, 401]);
+    expectRateLimited(await s.get('/v1/backends'), /failed authentications/);
+  });
+
   it('follows auth.failedAuthPerMinute, and 0 turns the rule off', async () => {
     const three = await serveGateway({ authSettings: { failedAuthPerMinute: 3 } });
     expect(await times(4, () => three.get('/v1/users', { key: WRONG }))).toEqual([401, 401, 401, 429]);
@@ -252,8 +267,11 @@ describe('counters shared through Redis', () => {
     const { a, b } = await twoInstances(SHARED_REDIS_URL, { authSettings: { failedAuthPerMinute: 6 } });
     expect(await times(3, () => a.get('/v1/users', { key: WRONG }))).toEqual([401, 401, 401]);
     expect(await times(3, () => b.get('/v1/users', { key: WRONG }))).toEqual([401, 401, 401]);
-    expectRateLimited(await a.get('/v1/users'), /failed authentications/);
     expectRateLimited(await b.get('/v1/users'), /failed authentications/);
+    // `a` read this address's count (under the limit) less than a second ago: it reads again after
+    // at most a second (README "Security"), rather than ask Redis on every request.
+    await new Promise((r) => setTimeout(r, 1100));
+    expectRateLimited(await a.get('/v1/users'), /failed authentications/);
 
     const limited = (s: ServedGateway) => s.get('/v1/backends', { key: LIMITED_KEY, from: '127.0.0.3' });
     expect([(await limited(a)).status, (await limited(b)).status, (await limited(a)).status, (await limited(b)).status, (await limited(a)).status])
