@@ -78,6 +78,16 @@ export function createAuthenticator(apiKeys: ApiKeyConfig[] | null, sha256: Sha2
   };
 }
 
+/** Whether the key may reach the backend named `name` (a key without a `backends` list reaches all). */
+export const mayReach = (principal: Principal, name: string): boolean => !principal.backends || principal.backends.has(name);
+
+/** A 403 when the key may not reach the backend named `name`. */
+export function requireBackend(principal: Principal, name: string): void {
+  if (!mayReach(principal, name)) {
+    throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" may not reach backend "${name}"`);
+  }
+}
+
 export function requireScope(principal: Principal, scope: Scope): void {
   if (!principal.scopes.has(scope)) {
     throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" lacks the "${scope}" scope`);

@@ -8,7 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CallContext } from './adapter.js';
 import { auditActionOf, auditTrail, type AuditSink } from './audit.js';
-import { requireScope, type RequestAuthenticator } from './auth.js';
+import { mayReach, requireBackend, requireScope, type RequestAuthenticator } from './auth.js';
 import type { ListCache } from './list-cache.js';
 import type { Scope } from './config.js';
 import type { BackendEntry, GatewayEnv, Principal } from './env.js';
@@ -134,11 +134,8 @@ function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | und
     requireScope(principal, scope);
     if (c.req.query('include') === 'raw') requireScope(principal, 'admin');
     const name = c.req.param('backend') ?? deps.defaultBackend;
-    const allowed = !principal.backends || principal.backends.has(name);
+    requireBackend(principal, name);
     const entry = deps.backends.get(name);
-    if (!allowed) {
-      throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" may not reach backend "${name}"`);
-    }
     if (!entry) throw unknownBackend(name, principal, deps.backends);
     c.set('backend', entry);
     // Where what a backend can do depends on its server's version, find it first (once).
@@ -157,7 +154,7 @@ const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]
 
 /** A 404 for a backend name nobody configured, listing those this key may use (CONTRACT §4). */
 export function unknownBackend(name: string, principal: Principal, backends: ReadonlyMap<string, BackendEntry>): GatewayError {
-  const usable = [...backends.keys()].filter((b) => !principal.backends || principal.backends.has(b));
+  const usable = [...backends.keys()].filter((b) => mayReach(principal, b));
   return new GatewayError(404, 'not_found', `No backend named "${name}": this key may use ${usable.map((b) => `"${b}"`).join(', ') || 'none'}`, {
     details: { backends: usable },
   });

@@ -68,29 +68,28 @@ export function throttled(authenticate: Authenticator, opts: ThrottleOptions): G
   const perKey = new Map([...opts.keyLimits].map(([name, points]) => [name, opts.makeLimiter(`key:${name}`, points)]));
 
   const recheckMs = opts.recheckMs ?? 1000;
-  /** Per address: until when what was read holds, and until when it is refused (its window's end). */
-  const known = new Map<string, { until: number; refusedUntil: number }>();
-  const remember = (address: string, until: number, refusedUntil: number) => {
+  /** Per address, what was last read or counted: whether it is refused, and until when that holds. */
+  const known = new Map<string, { refused: boolean; until: number }>();
+  /**
+   * Remembers an address's window: over the limit, refused until the window ends (a fixed window
+   * only grows); under it, taken as under for `recheckMs`, then read again.
+   */
+  const remember = (address: string, window: { consumedPoints: number; msBeforeNext: number } | null) => {
+    // An ended window may still be kept until its timer fires (on Workers, perhaps never): it counts for nothing.
+    const refused = window !== null && window.msBeforeNext > 0 && window.consumedPoints >= opts.failedAuthPerMinute;
+    const entry = { refused, until: Date.now() + (refused ? window.msBeforeNext : recheckMs) };
     known.delete(address); // re-inserted last: the Map's order is then oldest-read first
     if (known.size >= MAX_KNOWN_ADDRESSES) known.delete(known.keys().next().value!);
-    known.set(address, { until, refusedUntil });
+    known.set(address, entry);
+    return entry;
   };
-  const isOver = (window: { consumedPoints: number; msBeforeNext: number } | null) =>
-    // An ended window may still be kept until its timer fires (on Workers, perhaps never): it counts for nothing.
-    window !== null && window.msBeforeNext > 0 && window.consumedPoints >= opts.failedAuthPerMinute;
 
   async function refuseBlockedAddress(address: string): Promise<void> {
     if (!failures) return;
-    const now = Date.now();
-    let memo = known.get(address);
-    if (!memo || memo.until <= now) {
-      const window = await failures.get(address);
-      // Over the limit it stays so until its window ends (a fixed window only grows); under it, re-read soon.
-      memo = isOver(window) ? { until: now + window!.msBeforeNext, refusedUntil: now + window!.msBeforeNext } : { until: now + recheckMs, refusedUntil: 0 };
-      remember(address, memo.until, memo.refusedUntil);
-    }
-    if (memo.refusedUntil > now) {
-      const ms = memo.refusedUntil - now;
+    let entry = known.get(address);
+    if (!entry || entry.until <= Date.now()) entry = remember(address, await failures.get(address));
+    if (entry.refused) {
+      const ms = entry.until - Date.now();
       opts.onThrottled?.('failed-auth');
       throw tooMany(`Too many failed authentications from this address: try again in ${seconds(ms)} s`, ms);
     }
@@ -99,8 +98,7 @@ export function throttled(authenticate: Authenticator, opts: ThrottleOptions): G
   async function countFailure(address: string): Promise<void> {
     if (!failures) return;
     const window = await failures.penalty(address);
-    const now = Date.now();
-    remember(address, now + (isOver(window) ? window.msBeforeNext : recheckMs), isOver(window) ? now + window.msBeforeNext : 0);
+    remember(address, window);
     // Once, as the address reaches the limit: the operator sees who is guessing.
     if (window.consumedPoints === opts.failedAuthPerMinute) {
       opts.logger.warn(

@@ -1,9 +1,8 @@
 /** The configured backends, their capabilities, and a live health check of one. */
 import { z, createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { requireScope } from '../auth.js';
-import type { BackendEntry, GatewayEnv, Principal } from '../env.js';
-import { GatewayError } from '../errors.js';
+import { mayReach, requireBackend, requireScope } from '../auth.js';
+import type { BackendEntry, GatewayEnv } from '../env.js';
 import { Backend } from '../model.js';
 import { BackendParam, errorResponses, jsonResponse, unknownBackend, type RouteDeps } from '../route-kit.js';
 
@@ -25,8 +24,6 @@ function describe(entry: BackendEntry): z.infer<typeof Backend> {
   };
 }
 
-const visibleTo = (principal: Principal, name: string) => !principal.backends || principal.backends.has(name);
-
 export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
   const authenticate = async (c: Context<GatewayEnv>) => {
     const principal = await deps.authenticate(c);
@@ -46,7 +43,7 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
       const principal = await authenticate(c);
       c.set('principal', principal);
-      const data = [...deps.backends.values()].filter((b) => visibleTo(principal, b.name)).map(describe);
+      const data = [...deps.backends.values()].filter((b) => mayReach(principal, b.name)).map(describe);
       return jsonResponse(c, 200, { data });
     }) as never,
   );
@@ -68,9 +65,7 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
       const principal = await authenticate(c);
       c.set('principal', principal);
       const name = c.req.param('backend') ?? '';
-      if (!visibleTo(principal, name)) {
-        throw new GatewayError(403, 'forbidden', `The API key "${principal.name}" may not reach backend "${name}"`);
-      }
+      requireBackend(principal, name);
       const entry = deps.backends.get(name);
       if (!entry) throw unknownBackend(name, principal, deps.backends);
       c.set('backend', entry);

@@ -12,7 +12,7 @@
  * store failing.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { RequestAuthenticator } from '../auth.js';
+import { mayReach, type RequestAuthenticator } from '../auth.js';
 import { decodeCursor } from '../cursor.js';
 import type { BackendEntry, GatewayEnv, Principal } from '../env.js';
 import type { CachedRead, ListCache } from '../list-cache.js';
@@ -89,7 +89,7 @@ async function storedPage(
   if (!principal?.scopes.has('read')) return undefined;
   const name = c.req.param('backend') ?? deps.defaultBackend;
   const backend = deps.backends.get(name);
-  if (!backend || (principal.backends && !principal.backends.has(name))) return undefined;
+  if (!backend || !mayReach(principal, name)) return undefined;
   const key = listKey(backend, query);
   let offset = 0;
   if (query.cursor !== undefined) {
