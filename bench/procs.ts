@@ -73,7 +73,7 @@ const DIST = join(ROOT, 'bench', 'out', 'dist');
 
 /** Bundles the gateway, the benchmark's servers and its load generator into bench/out/dist. */
 export async function buildBench(): Promise<void> {
-  await buildNode(DIST, { node: 'src/node.ts', servers: 'bench/servers.ts', load: 'bench/load.ts' });
+  await buildNode(DIST, { node: 'src/node/main.ts', servers: 'bench/servers.ts', load: 'bench/load.ts' });
 }
 
 /** `node [nodeArgs] bench/out/dist/ENTRY.js args`, from the project root. */

@@ -4,7 +4,7 @@
  * and bench/results.md.
  *
  * Every server runs in its own process: the floor (bare node:http), the ceilings and envelopes (see
- * bench/servers.ts), the four emulators (SFTPGo and SFTP To Go at 100 and at 10,000 users) and twelve gateways (src/node.ts, one per provider,
+ * bench/servers.ts), the four emulators (SFTPGo and SFTP To Go at 100 and at 10,000 users) and twelve gateways (src/node/main.ts, one per provider,
  * size and cache driver, each with its own GATEWAY_CONFIG, auth on, logging at "info" to a
  * file, validation on). The load generator (bench/load.ts, autocannon 8) is a process of its own
  * for every run. Each round runs every scenario once, in turn, so that a disturbance lands in one

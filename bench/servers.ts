@@ -24,13 +24,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createAuthenticator } from '../src/auth.js';
-import { bufferedDestination, createNodeLoggers } from '../src/logger-node.js';
-import { createNodeMetrics } from '../src/metrics-node.js';
-import { requestIdOf } from '../src/request-id.js';
-import { answerStoredPage, parsePlainListQuery } from '../src/routes/users-cached.js';
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { createAuthenticator } from '../src/security/auth.js';
+import { bufferedDestination, createNodeLoggers } from '../src/node/logger.js';
+import { createNodeMetrics } from '../src/node/metrics.js';
+import { requestIdOf } from '../src/http/request-id.js';
+import { answerStoredPage, parsePlainListQuery } from '../src/http/routes/users-stored-page.js';
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
 
 async function main(): Promise<void> {
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 
 /**
  * The envelope: each step is the one the gateway's short way for a stored page takes, with its
- * functions (src/routes/users-cached.ts), less the cache and the second route form. A refused key or query
+ * functions (src/http/routes/users-stored-page.ts), less the cache and the second route form. A refused key or query
  * gets a bare 401 / 400: the bench only sends good ones, and its check asks for the 401.
  */
 async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string): Promise<string> {

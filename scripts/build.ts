@@ -14,7 +14,7 @@ import { build } from 'esbuild';
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 
 /** Builds the entries into `outdir` and returns the path of the Node entry. */
-export async function buildNode(outdir = resolve(ROOT, 'dist'), entries: Record<string, string> = { node: 'src/node.ts' }): Promise<string> {
+export async function buildNode(outdir = resolve(ROOT, 'dist'), entries: Record<string, string> = { node: 'src/node/main.ts' }): Promise<string> {
   await build({
     absWorkingDir: ROOT,
     entryPoints: entries,

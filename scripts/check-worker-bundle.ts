@@ -1,8 +1,8 @@
 /**
  * Builds the Cloudflare Worker exactly as `wrangler deploy` would (`--dry-run`, into dist/worker)
  * and fails when a Node-only module made it into the bundle: ioredis, `node:*` built-ins,
- * @hono/node-server, pino's Node build, the emulators, or the Node side of src/ (`src/node.ts`,
- * `src/demo.ts`, the redis store and its factory, `src/*-node.ts`).
+ * @hono/node-server, pino's Node build, the emulators, or the Node side of src/ (`src/node/main.ts`,
+ * the demo, the redis store: everything under `src/node/`).
  *
  * `npm run build:worker` runs it; test/workers/bundle.test.ts runs it too, and proves it fails on
  * a fixture that imports ioredis.
@@ -14,11 +14,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+/** wrangler.toml's `main`. */
+const WORKER_ENTRY = 'src/worker/main.ts';
 
 /** Input paths (relative to the project, `/`-separated) that must never be in the Worker bundle. */
 export const FORBIDDEN: readonly { pattern: RegExp; why: string }[] = [
@@ -27,13 +29,12 @@ export const FORBIDDEN: readonly { pattern: RegExp; why: string }[] = [
   {
     // pino's browser build would do; its Node build, transports and workers would not.
     pattern: /(^|\/)node_modules\/(pino(?!\/browser\.js$)|pino-[^/]+|sonic-boom|thread-stream|real-require|on-exit-leak-free)\//,
-    why: "pino's Node build (src/logger.ts's JSON logger is the Worker's)",
+    why: "pino's Node build (src/observability/logger.ts's JSON logger is the Worker's)",
   },
-  { pattern: /(^|\/)node_modules\/prom-client\//, why: 'prom-client is Node only (src/metrics-node.ts)' },
-  { pattern: /^adapters\/emulator-kit\.ts$/, why: 'the emulators are Node-side test and demo servers' },
-  { pattern: /^adapters\/[^/]+\/emulator[^/]*\.ts$/, why: 'the emulators are Node-side test and demo servers' },
-  { pattern: /^src\/(node|demo|cache-redis|cache-factory)\.ts$/, why: 'the Node entry and what only it uses' },
-  { pattern: /^src\/.*-node\.ts$/, why: '`*-node.ts` files are Node only by name' },
+  { pattern: /(^|\/)node_modules\/prom-client\//, why: 'prom-client is Node only (src/node/metrics.ts)' },
+  { pattern: /^src\/provider-kit\/emulator-kit\.ts$/, why: 'the emulators are Node-side test and demo servers' },
+  { pattern: /^adapters\/[^/]+\/emulator\//, why: 'the emulators are Node-side test and demo servers' },
+  { pattern: /^src\/node\//, why: 'src/node/ is the Node runtime: its entry and what only it uses' },
 ];
 
 const NODE_BUILTINS = new Set(builtinModules);
@@ -109,7 +110,9 @@ export async function buildWorker(opts: BuildOptions = {}): Promise<BuiltWorker>
   const code = await new Promise<number | null>((done) => child.on('close', done));
   output = output.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
   if (code !== 0) throw Object.assign(new Error(`wrangler deploy --dry-run failed (${code}):\n${output}`), { output });
-  return { bundlePath: join(outdir, 'worker.js'), metafilePath, output };
+  // wrangler names the bundle after its entry (wrangler.toml's `main` by default).
+  const entry = opts.entry ?? WORKER_ENTRY;
+  return { bundlePath: join(outdir, `${basename(entry, '.ts')}.js`), metafilePath, output };
 }
 
 export function readMetafile(path: string): Metafile {

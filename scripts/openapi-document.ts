@@ -1,10 +1,10 @@
 /** The OpenAPI document as the code declares it; shared by `npm run openapi` and the drift test. */
 import { stringify } from 'yaml';
-import { createApp } from '../src/app.js';
-import { noStore } from '../src/cache.js';
-import { ListCache } from '../src/list-cache.js';
+import { createApp } from '../src/http/app.js';
+import { noStore } from '../src/cache/store.js';
+import { ListCache } from '../src/cache/list-cache.js';
 import { parseConfig } from '../src/config.js';
-import { createNodeLogger } from '../src/logger-node.js';
+import { createNodeLogger } from '../src/node/logger.js';
 import { createAdapters } from '../src/providers.js';
 
 /** A config whose values do not matter: routes and schemas are the same for any. */

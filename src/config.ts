@@ -15,9 +15,9 @@ const httpUrl = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL');
 const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
-/** Retries of an upstream GET (never of a write), within `timeoutMs`. Absent = 2 (src/upstream.ts). */
+/** Retries of an upstream GET (never of a write), within `timeoutMs`. Absent = 2 (src/reliability/upstream.ts). */
 const retries = z.number().int().min(0).max(2).optional();
-/** The backend's circuit breaker (src/circuit-breaker.ts). Absent fields = 5 failures, 10 s. */
+/** The backend's circuit breaker (src/reliability/circuit-breaker.ts). Absent fields = 5 failures, 10 s. */
 const breaker = z
   .object({
     failureThreshold: z.number().int().min(1).max(1000).optional(),
@@ -84,7 +84,7 @@ const ApiKeyConfig = z
 export type ApiKeyConfig = z.infer<typeof ApiKeyConfig>;
 
 /**
- * Where audit events go (src/audit.ts): `stdout` (the default), `file` (Node only) or `http`
+ * Where audit events go (src/security/audit.ts): `stdout` (the default), `file` (Node only) or `http`
  * (each event POSTed, signed with `secret`, retried).
  */
 export const AuditConfig = z.discriminatedUnion(

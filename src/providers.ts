@@ -1,11 +1,11 @@
 /** Builds one adapter per configured backend. The only place that knows provider names. */
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { createSftpToGoAdapter } from '../adapters/sftptogo/index.js';
-import type { ProviderAdapter } from './adapter.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import type { ProviderAdapter } from './provider-kit/adapter.js';
+import { CircuitBreaker } from './reliability/circuit-breaker.js';
 import type { BackendConfig } from './config.js';
-import { noopMetrics, type Metrics } from './metrics.js';
-import type { UpstreamTransport } from './upstream.js';
+import { noopMetrics, type Metrics } from './observability/metrics.js';
+import type { UpstreamTransport } from './reliability/upstream.js';
 
 /** A transport for one backend's upstream (Node's undici pool), or undefined for the global fetch. */
 export type TransportFor = (backend: string, baseUrl: string) => UpstreamTransport | undefined;

@@ -4,9 +4,9 @@
  * old provider's users, nor replays an Idempotency-Key answer the old provider gave.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { createRedisStore } from '../src/cache-redis.js';
+import { createSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import { createRedisStore } from '../src/node/redis-store.js';
 import { backendIdentity, type BackendConfig } from '../src/config.js';
 import { createTestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, uniquePrefix } from './helpers/redis.js';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createMemoryStore, noStore, type CacheStore } from '../src/cache.js';
-import { ListCache } from '../src/list-cache.js';
-import { createLogger } from '../src/logger.js';
+import { createSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createMemoryStore, noStore, type CacheStore } from '../src/cache/store.js';
+import { ListCache } from '../src/cache/list-cache.js';
+import { createLogger } from '../src/observability/logger.js';
 import { createTestGateway } from './helpers/gateway.js';
 
 afterEach(() => vi.useRealTimers());

@@ -5,10 +5,10 @@
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import type { CacheStore } from '../src/cache.js';
-import { createRedisStore } from '../src/cache-redis.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import type { CacheStore } from '../src/cache/store.js';
+import { createRedisStore } from '../src/node/redis-store.js';
 import { createTestGateway, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, dumpKeys, freePort, startPrivateRedis, uniquePrefix, type PrivateRedis } from './helpers/redis.js';
 
@@ -273,7 +273,7 @@ describe('readiness reflects whether Redis has answered', () => {
 describe('redis topologies, as ioredis takes them', () => {
   it('builds a single client from a URL, a Cluster from seed nodes, and a Sentinel client', async () => {
     const { Cluster, Redis } = await import('ioredis');
-    const { createRedisClient } = await import('../src/cache-redis.js');
+    const { createRedisClient } = await import('../src/node/redis-store.js');
     const single = createRedisClient({ url: 'redis://:secret@127.0.0.1:1/3' });
     const cluster = createRedisClient({ clusterNodes: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'] });
     const sentinel = createRedisClient({ sentinels: [{ host: '127.0.0.1', port: 1 }], sentinelName: 'gateway' });

@@ -1,6 +1,6 @@
 /** The circuit breaker alone, on a clock the test moves: counting, opening, the one probe. */
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitPermit } from '../src/circuit-breaker.js';
+import { CircuitBreaker, type CircuitPermit } from '../src/reliability/circuit-breaker.js';
 
 function breakerAt(start = Date.parse('2026-01-01T00:00:00.000Z'), opts = {}) {
   const clock = { now: start };

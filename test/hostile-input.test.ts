@@ -25,12 +25,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, type SftpgoStoredUser } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { newCredential } from '../adapters/sftptogo/emulator-credential.js';
-import { encodeCursor } from '../src/cursor.js';
-import { ACCESS_LEVELS, PERMISSIONS, type Capability } from '../src/model.js';
-import { sshKeyIdOf } from '../src/ssh-key.js';
+import { createSftpgoEmulator, type SftpgoStoredUser } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import { newCredential } from '../adapters/sftptogo/emulator/credential.js';
+import { encodeCursor } from '../src/http/cursor.js';
+import { ACCESS_LEVELS, PERMISSIONS, type Capability } from '../src/domain/model.js';
+import { sshKeyIdOf } from '../src/domain/ssh-key.js';
 import { sshKeys } from './fixtures/ssh-keys.js';
 import { API_KEYS, KEYS, createTestGateway, type TestGateway } from './helpers/gateway.js';
 

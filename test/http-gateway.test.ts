@@ -3,7 +3,7 @@
  * authentication and scopes, the order of checks, bad input, problem+json, request ids, logs.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { KEYS, createTestGateway, type TestGateway } from './helpers/gateway.js';
 
 let emu: SftpgoEmulator;

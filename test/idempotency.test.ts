@@ -5,11 +5,11 @@
  * key in any stored value (memory and Redis).
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { createMemoryStore, type CacheStore } from '../src/cache.js';
-import { createRedisStore } from '../src/cache-redis.js';
-import { canonicalJson, idempotencyGuardFor, idempotencyStoreKey } from '../src/idempotency.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import { createMemoryStore, type CacheStore } from '../src/cache/store.js';
+import { createRedisStore } from '../src/node/redis-store.js';
+import { canonicalJson, idempotencyGuardFor, idempotencyStoreKey } from '../src/reliability/idempotency.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 import { KEYS, bothProviders, type GatewayOptions, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, dumpKeys, uniquePrefix } from './helpers/redis.js';

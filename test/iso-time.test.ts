@@ -1,7 +1,7 @@
 /** The fast ISO writer must write exactly what `Date#toISOString` writes, over a Date's whole range. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isoFromMs } from '../src/iso-time.js';
+import { isoFromMs } from '../src/domain/iso-time.js';
 
 const MAX_DATE_MS = 8.64e15;
 /** The reference: what both adapters wrote before, with Date. */

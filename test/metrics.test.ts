@@ -4,15 +4,15 @@
  */
 import { Writable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createApp } from '../src/app.js';
-import { createMemoryStore, noStore, type CacheStore } from '../src/cache.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createApp } from '../src/http/app.js';
+import { createMemoryStore, noStore, type CacheStore } from '../src/cache/store.js';
 import { parseConfig } from '../src/config.js';
-import { upstreamTimeout, upstreamUnavailable } from '../src/errors.js';
-import { ListCache } from '../src/list-cache.js';
-import { createNodeLogger } from '../src/logger-node.js';
-import { noopMetrics, upstreamOutcome, type CircuitPhase, type Metrics } from '../src/metrics.js';
-import { createNodeMetrics } from '../src/metrics-node.js';
+import { upstreamTimeout, upstreamUnavailable } from '../src/domain/errors.js';
+import { ListCache } from '../src/cache/list-cache.js';
+import { createNodeLogger } from '../src/node/logger.js';
+import { noopMetrics, upstreamOutcome, type CircuitPhase, type Metrics } from '../src/observability/metrics.js';
+import { createNodeMetrics } from '../src/node/metrics.js';
 import { createAdapters } from '../src/providers.js';
 
 const OPS_KEY = 'ops-key-0123456789abcdef';

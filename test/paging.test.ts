@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AdapterUser } from '../src/model.js';
-import { pageOfAll } from '../src/paging.js';
+import type { AdapterUser } from '../src/domain/model.js';
+import { pageOfAll } from '../src/domain/paging.js';
 
 const user = (username: string, status: 'active' | 'disabled' = 'active') =>
   ({ username, status, raw: () => ({}) }) as unknown as AdapterUser;

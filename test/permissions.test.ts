@@ -1,11 +1,11 @@
 /** CONTRACT §3's one table, in both directions, for each backend vocabulary, and the narrower/broader advice. */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../src/errors.js';
-import { PERMISSIONS, type AccessLevel, type Permission } from '../src/model.js';
+import { GatewayError } from '../src/domain/errors.js';
+import { PERMISSIONS, type AccessLevel, type Permission } from '../src/domain/model.js';
 import {
   BASIC_VOCABULARY, accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, permissionsOf, requestedDirectories,
   requestedPermissions, vocabularyOf, type Vocabulary,
-} from '../src/permissions.js';
+} from '../src/domain/permissions.js';
 import { errorOf } from './helpers/errors.js';
 
 /** CONTRACT §2's canonical order, written out. */

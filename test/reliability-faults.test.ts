@@ -7,9 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serveEmulatorApp, type EmulatorFaults, type RecordedRequest, type ServedEmulator } from '../adapters/emulator-kit.js';
-import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { serveEmulatorApp, type EmulatorFaults, type RecordedRequest, type ServedEmulator } from '../src/provider-kit/emulator-kit.js';
+import { createSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { createTestGateway } from './helpers/gateway.js';
 import { freePort } from './helpers/redis.js';
 

@@ -15,10 +15,10 @@
  * show their own new password, and nothing else secret.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import type { FetchLike } from '../adapters/emulator-kit.js';
-import { createMemoryStore, type CacheStore } from '../src/cache.js';
+import { createSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import type { FetchLike } from '../src/provider-kit/emulator-kit.js';
+import { createMemoryStore, type CacheStore } from '../src/cache/store.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 import { KEYS, createTestGateway, type CallOptions, type TestGateway } from './helpers/gateway.js';
 

@@ -6,14 +6,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
-import type { CallContext, ProviderAdapter } from '../src/adapter.js';
+import type { CallContext, ProviderAdapter } from '../src/provider-kit/adapter.js';
 import type { SftpgoBackendConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import type { AdapterUser, NetworkRuleInput, Permission } from '../src/model.js';
-import { parseSshPublicKey, sshKeyIdOf } from '../src/ssh-key.js';
+import { createLogger } from '../src/observability/logger.js';
+import type { AdapterUser, NetworkRuleInput, Permission } from '../src/domain/model.js';
+import { parseSshPublicKey, sshKeyIdOf } from '../src/domain/ssh-key.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { SFTPGO_CAPABILITIES } from '../adapters/sftpgo/adapter.js';
-import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
 import { failure } from './helpers/errors.js';
 

@@ -4,7 +4,7 @@
  * one list). The gateway in process, the SFTPGo emulator over a real socket, reached as the Node
  * entry reaches it (undici Pool); the backend's `apiVersion` is left to `auto`.
  */
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { sftpgoBackdoor } from './conformance/backdoors.js';
 import { runConformance } from './conformance/suite.js';
 import { createTestGateway } from './helpers/gateway.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import type { SftpgoEmulator, SftpgoEmulatorOptions } from '../adapters/sftpgo/emulator.js';
-import { goJsonText } from '../adapters/sftpgo/emulator-gojson.js';
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import type { SftpgoEmulator, SftpgoEmulatorOptions } from '../adapters/sftpgo/emulator/emulator.js';
+import { goJsonText } from '../adapters/sftpgo/emulator/gojson.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 
 const ED25519 = keyOf('ed25519').publicKey;

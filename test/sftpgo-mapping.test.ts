@@ -2,9 +2,9 @@
  * The SFTPGo mappings, both directions, as tables: pure functions, no emulator.
  */
 import { describe, expect, it } from 'vitest';
-import { BASIC_PERMISSIONS, type Permission, type UserCreate } from '../src/model.js';
-import { BASIC_VOCABULARY } from '../src/permissions.js';
-import { parseSshPublicKey } from '../src/ssh-key.js';
+import { BASIC_PERMISSIONS, type Permission, type UserCreate } from '../src/domain/model.js';
+import { BASIC_VOCABULARY } from '../src/domain/permissions.js';
+import { parseSshPublicKey } from '../src/domain/ssh-key.js';
 import {
   LIMIT_FIELDS, VOCABULARY_1X, checkUserPatch, cleanPath, directoryPermissionsFromUpstream, isoFromMs, limitsFromUpstream,
   limitsToUpstream, mergeUserPatch, msFromIso, networkRulesFromUpstream, permissionsFromUpstream, permissionsToUpstream,

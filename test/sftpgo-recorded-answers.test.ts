@@ -6,13 +6,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CallContext } from '../src/adapter.js';
+import type { CallContext } from '../src/provider-kit/adapter.js';
 import type { SftpgoBackendConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/observability/logger.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { ApiResponse, UpstreamConnectionList, UpstreamQuotaScanList, UpstreamUser, UpstreamUserList, parseUpstream } from '../adapters/sftpgo/schema.js';
 import { shapeOfVersion, versionOf } from '../adapters/sftpgo/server.js';
-import { upstreamMessage } from '../src/upstream.js';
+import { upstreamMessage } from '../src/reliability/upstream.js';
 import { E2E_KEY, RECORDINGS, readExchange } from './helpers/sftpgo-recordings.js';
 import { failure } from './helpers/errors.js';
 

@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import type { SftpgoEmulator, SftpgoEmulatorOptions, SftpgoStoredUser } from '../adapters/sftpgo/emulator.js';
+import { createSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import type { SftpgoEmulator, SftpgoEmulatorOptions, SftpgoStoredUser } from '../adapters/sftpgo/emulator/emulator.js';
 import { ADMIN, E2E_KEY, RECORDINGS, readExchange, type RecordedRequest, type RecordedResponse } from './helpers/sftpgo-recordings.js';
 
 // --- replaying --------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INT32_MAX, UpstreamUser, UpstreamUserList, isUpstreamUser, parseUpstreamUserList } from '../adapters/sftpgo/schema.js';
-import { PERMISSIONS } from '../src/model.js';
+import { PERMISSIONS } from '../src/domain/model.js';
 import { errorOf } from './helpers/errors.js';
 import { assertSameVerdict, field, numberLike, someDropped } from './helpers/json-arbitraries.js';
 

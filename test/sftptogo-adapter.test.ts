@@ -4,15 +4,15 @@
  * went upstream — not only what the adapter answers.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CallContext, ProviderAdapter } from '../src/adapter.js';
+import type { CallContext, ProviderAdapter } from '../src/provider-kit/adapter.js';
 import type { SftpToGoBackendConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import type { AdapterUser, NetworkRuleInput } from '../src/model.js';
-import { parseSshPublicKey } from '../src/ssh-key.js';
+import { createLogger } from '../src/observability/logger.js';
+import type { AdapterUser, NetworkRuleInput } from '../src/domain/model.js';
+import { parseSshPublicKey } from '../src/domain/ssh-key.js';
 import { createSftpToGoAdapter, SFTPTOGO_CAPABILITIES } from '../adapters/sftptogo/index.js';
 import {
   createSftpToGoEmulator, serveSftpToGoEmulator, type SftpToGoEmulator,
-} from '../adapters/sftptogo/emulator.js';
+} from '../adapters/sftptogo/emulator/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
 import { failure } from './helpers/errors.js';
 

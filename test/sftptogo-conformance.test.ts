@@ -1,5 +1,5 @@
 /** The shared conformance suite against SFTP To Go: the gateway in process, the SFTP To Go emulator over a real socket, reached as the Node entry reaches it (undici Pool). */
-import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { sftptogoBackdoor } from './conformance/backdoors.js';
 import { runConformance } from './conformance/suite.js';
 import { createTestGateway } from './helpers/gateway.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import type { SftpToGoEmulator, SftpToGoEmulatorOptions } from '../adapters/sftptogo/emulator.js';
+import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import type { SftpToGoEmulator, SftpToGoEmulatorOptions } from '../adapters/sftptogo/emulator/emulator.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 
 const RSA = keyOf('rsa');

@@ -3,8 +3,8 @@
  * with the emulator's request log showing what really went upstream.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { createMemoryStore, type CacheStore } from '../src/cache.js';
+import { createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import { createMemoryStore, type CacheStore } from '../src/cache/store.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 import { createTestGateway, type TestGateway } from './helpers/gateway.js';
 

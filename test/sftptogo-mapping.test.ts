@@ -2,14 +2,14 @@
  * The SFTP To Go mappings, both directions, as tables: pure functions, no emulator.
  */
 import { describe, expect, it } from 'vitest';
-import type { AccessLevel, NetworkRuleInput, Permission, UserCreate, UserPatch } from '../src/model.js';
-import { parseSshPublicKey } from '../src/ssh-key.js';
+import type { AccessLevel, NetworkRuleInput, Permission, UserCreate, UserPatch } from '../src/domain/model.js';
+import { parseSshPublicKey } from '../src/domain/ssh-key.js';
 import {
   isoFromMs, isoFromTime, keyTypeFromUpstream, levelFromUpstream, permissionToUpstream, protocolFromUpstream,
   protocolToUpstream, rawOf, rulesOf, sftpUri, statusFromUpstream, statusToUpstream, toNetworkRule, toSshKey,
   toUpstreamCreate, toUpstreamPatch, toUpstreamRules, toUser, type BackendContext,
 } from '../adapters/sftptogo/mapping.js';
-import { withoutUriPassword } from '../src/upstream-failure.js';
+import { withoutUriPassword } from '../src/provider-kit/failure.js';
 import {
   UpstreamCredential, UpstreamCredentialList, UpstreamInboundRule, UpstreamSshKey, parseUpstream,
 } from '../adapters/sftptogo/schema.js';

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnNodeEntry } from './helpers/node-entry.js';
-import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import type { ServedEmulator } from '../adapters/emulator-kit.js';
+import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import type { ServedEmulator } from '../src/provider-kit/emulator-kit.js';
 
 const OPS_KEY = 'ops-key-0123456789abcdef';
 const children: ChildProcess[] = [];

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../src/errors.js';
-import { parseSshPublicKey, sshKeyIdOf, sshKeyTypeOf } from '../src/ssh-key.js';
+import { GatewayError } from '../src/domain/errors.js';
+import { parseSshPublicKey, sshKeyIdOf, sshKeyTypeOf } from '../src/domain/ssh-key.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
 
 const SSH_KEYGEN = '/usr/bin/ssh-keygen';
@@ -223,7 +223,7 @@ describe('parseSshPublicKey: invalid input', () => {
 
 describe('ssh-key module portability', () => {
   it('uses no node: imports and no Buffer (it must run on Cloudflare Workers)', () => {
-    const source = readFileSync(new URL('../src/ssh-key.ts', import.meta.url), 'utf8')
+    const source = readFileSync(new URL('../src/domain/ssh-key.ts', import.meta.url), 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '') // block comments
       .replace(/^\s*\/\/.*$/gm, ''); // line comments
     expect(source).not.toMatch(/from\s+['"]node:/);

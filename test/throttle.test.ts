@@ -1,5 +1,5 @@
 /**
- * Abuse limits (CONTRACT §7, src/throttle.ts): failed authentications per client address, and
+ * Abuse limits (CONTRACT §7, src/security/throttle.ts): failed authentications per client address, and
  * requests per API key — over real sockets (the address is the socket's peer: 127.0.0.2 and
  * 127.0.0.3 are two clients on loopback), shared through a real Redis by two instances, and
  * falling back to memory when Redis is down.
@@ -8,13 +8,13 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import type { CacheStore } from '../src/cache.js';
-import { createRedisStore } from '../src/cache-redis.js';
-import { createNodeMetrics, type NodeMetrics } from '../src/metrics-node.js';
-import { countedAddress, type LimiterFactory } from '../src/throttle.js';
-import { memoryLimiters } from '../src/throttle-memory.js';
-import { nodeLimiters, socketPeer } from '../src/throttle-node.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import type { CacheStore } from '../src/cache/store.js';
+import { createRedisStore } from '../src/node/redis-store.js';
+import { createNodeMetrics, type NodeMetrics } from '../src/node/metrics.js';
+import { countedAddress, type LimiterFactory } from '../src/security/throttle.js';
+import { memoryLimiters } from '../src/security/throttle-memory.js';
+import { nodeLimiters, socketPeer } from '../src/node/throttle.js';
 import { API_KEYS, KEYS, createTestGateway, type GatewayOptions, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, freePort, uniquePrefix } from './helpers/redis.js';
 

@@ -1,5 +1,5 @@
 /**
- * The Node transport (src/transport-node.ts, an undici Pool) over real sockets, through
+ * The Node transport (src/node/transport.ts, an undici Pool) over real sockets, through
  * UpstreamClient and the adapters, against the real emulators: the same answers and errors as the
  * global fetch (each scenario runs over both), plus what only a pool can get wrong — a socket
  * kept after a timeout, a queued call that outlives its deadline, keep-alive, close() at shutdown.
@@ -9,13 +9,13 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallContext } from '../src/adapter.js';
-import { createLogger } from '../src/logger.js';
+import type { CallContext } from '../src/provider-kit/adapter.js';
+import { createLogger } from '../src/observability/logger.js';
 import { createAdapters } from '../src/providers.js';
-import { createNodeTransport } from '../src/transport-node.js';
-import { UpstreamClient, type UpstreamClientOptions, type UpstreamRequest, type UpstreamTransport } from '../src/upstream.js';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
+import { createNodeTransport } from '../src/node/transport.js';
+import { UpstreamClient, type UpstreamClientOptions, type UpstreamRequest, type UpstreamTransport } from '../src/reliability/upstream.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { parseConfig } from '../src/config.js';
 import { freePort } from './helpers/redis.js';
 import { failure } from './helpers/errors.js';

@@ -3,11 +3,11 @@
  * retried and which never are, Retry-After, and the circuit breaker it reports to.
  */
 import { describe, expect, it } from 'vitest';
-import type { CallContext } from '../src/adapter.js';
-import { CircuitBreaker } from '../src/circuit-breaker.js';
+import type { CallContext } from '../src/provider-kit/adapter.js';
+import { CircuitBreaker } from '../src/reliability/circuit-breaker.js';
 import { parseConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { UpstreamClient, retryAfterMs, type UpstreamClientOptions, type UpstreamRequest } from '../src/upstream.js';
+import { createLogger } from '../src/observability/logger.js';
+import { UpstreamClient, retryAfterMs, type UpstreamClientOptions, type UpstreamRequest } from '../src/reliability/upstream.js';
 import { failure } from './helpers/errors.js';
 
 type Step = Response | Error | 'hang' | (() => Response);

@@ -1,21 +1,21 @@
 /**
- * src/routes/users-cached.ts: a stored page of users answered ahead of the route stack. What it
+ * src/http/routes/users-stored-page.ts: a stored page of users answered ahead of the route stack. What it
  * answers must be what the full route answers (bytes, headers, log line, metrics), and what it
  * does not answer must reach the route untouched.
  */
 import fc from 'fast-check';
 import { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator.js';
-import { SFTPTOGO_EMULATOR_DEFAULTS, createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator.js';
-import { createAuthenticator, oncePerRequest } from '../src/auth.js';
-import type { BackendEntry, GatewayEnv } from '../src/env.js';
-import { createLogger } from '../src/logger.js';
-import type { RequestObservation } from '../src/metrics.js';
-import { noopMetrics } from '../src/metrics.js';
+import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
+import { SFTPTOGO_EMULATOR_DEFAULTS, createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import { createAuthenticator, oncePerRequest } from '../src/security/auth.js';
+import type { BackendEntry, GatewayEnv } from '../src/http/request-vars.js';
+import { createLogger } from '../src/observability/logger.js';
+import type { RequestObservation } from '../src/observability/metrics.js';
+import { noopMetrics } from '../src/observability/metrics.js';
 import { createAdapters } from '../src/providers.js';
-import { cachedUserList, parsePlainListQuery } from '../src/routes/users-cached.js';
-import { ListQuery } from '../src/routes/users.js';
+import { cachedUserList, parsePlainListQuery } from '../src/http/routes/users-stored-page.js';
+import { ListQuery } from '../src/http/routes/users.js';
 import { API_KEYS, KEYS, createTestGateway, type TestGateway } from './helpers/gateway.js';
 
 describe('parsePlainListQuery', () => {

@@ -9,18 +9,18 @@
  */
 import type {
   AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, ServerInfo, UserPage,
-} from '../../src/adapter.js';
+} from '../../src/provider-kit/adapter.js';
 import { SftpgoBackendConfig } from '../../src/config.js';
-import { GatewayError, conflict, notFound } from '../../src/errors.js';
-import { isJsonObject } from '../../src/json.js';
-import { KeyedMutex } from '../../src/keyed-mutex.js';
-import type { Capabilities, NetworkRule, NetworkRuleInput, Permission, SshKey, UserCreate, UserPatch } from '../../src/model.js';
-import { generatePassword } from '../../src/secrets.js';
-import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/ssh-key.js';
-import { UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse } from '../../src/upstream.js';
+import { GatewayError, conflict, notFound } from '../../src/domain/errors.js';
+import { isJsonObject } from '../../src/domain/json.js';
+import { KeyedMutex } from '../../src/reliability/keyed-mutex.js';
+import type { Capabilities, NetworkRule, NetworkRuleInput, Permission, SshKey, UserCreate, UserPatch } from '../../src/domain/model.js';
+import { generatePassword } from '../../src/domain/secrets.js';
+import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/domain/ssh-key.js';
+import { UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse } from '../../src/reliability/upstream.js';
 import {
   checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions, type ProviderVoice,
-} from '../../src/upstream-failure.js';
+} from '../../src/provider-kit/failure.js';
 import {
   checkUserPatch, mergeUserPatch, networkRulesFromUpstream, storedBody, toConnection, toQuotaScan, toSshKey,
   toUpstreamCreate, toUser, vocabularyOfShape, type BackendContext, type V1Shape,

@@ -8,20 +8,20 @@
 import type {
   AdapterUser, Connection, Limits, LimitsInput, NetworkRule, NetworkRuleInput, Permission, QuotaScan, SshKey, Usage,
   UserCreate, UserPatch, UserStatus,
-} from '../../src/model.js';
-import { BASIC_PERMISSIONS } from '../../src/model.js';
-import type { ParsedSshKey } from '../../src/ssh-key.js';
-import { sshKeyIdOf } from '../../src/ssh-key.js';
+} from '../../src/domain/model.js';
+import { BASIC_PERMISSIONS } from '../../src/domain/model.js';
+import type { ParsedSshKey } from '../../src/domain/ssh-key.js';
+import { sshKeyIdOf } from '../../src/domain/ssh-key.js';
 import {
   BASIC_VOCABULARY, accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, requestedDirectories,
   requestedPermissions, vocabularyOf, type Vocabulary,
-} from '../../src/permissions.js';
-import { normalizeCidr } from '../../src/cidr.js';
-import { cleanPath } from '../../src/paths.js';
-import { isoFromMs } from '../../src/iso-time.js';
-import { wellFormed } from '../../src/unicode.js';
-import { invalidRequest } from '../../src/errors.js';
-import { UnsupportedFields } from '../../src/upstream-failure.js';
+} from '../../src/domain/permissions.js';
+import { normalizeCidr } from '../../src/domain/cidr.js';
+import { cleanPath } from '../../src/domain/paths.js';
+import { isoFromMs } from '../../src/domain/iso-time.js';
+import { wellFormed } from '../../src/domain/unicode.js';
+import { invalidRequest } from '../../src/domain/errors.js';
+import { UnsupportedFields } from '../../src/provider-kit/failure.js';
 import type {
   UpstreamConnection, UpstreamPermission, UpstreamPermissionMap, UpstreamQuotaScan, UpstreamUser, UpstreamUserBody,
 } from './schema.js';

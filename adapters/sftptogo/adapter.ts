@@ -7,23 +7,23 @@
  */
 import type {
   AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, UserPage,
-} from '../../src/adapter.js';
+} from '../../src/provider-kit/adapter.js';
 import { SftpToGoBackendConfig } from '../../src/config.js';
 import {
   GatewayError, conflict, notFound, unsupportedField, upstreamError,
-} from '../../src/errors.js';
+} from '../../src/domain/errors.js';
 import type {
   AdapterUser, Capabilities, NetworkRule, NetworkRuleInput, PasswordRotation, SshKey, UserCreate, UserPatch,
-} from '../../src/model.js';
-import { pageOfAll } from '../../src/paging.js';
-import { BASIC_VOCABULARY } from '../../src/permissions.js';
-import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/ssh-key.js';
+} from '../../src/domain/model.js';
+import { pageOfAll } from '../../src/domain/paging.js';
+import { BASIC_VOCABULARY } from '../../src/domain/permissions.js';
+import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/domain/ssh-key.js';
 import {
   UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
-} from '../../src/upstream.js';
+} from '../../src/reliability/upstream.js';
 import {
   checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions as CallOptions, type ProviderVoice,
-} from '../../src/upstream-failure.js';
+} from '../../src/provider-kit/failure.js';
 import {
   isoFromTime, rulesOf, toNetworkRule, toSshKey, toUpstreamCreate, toUpstreamPatch, toUpstreamRules, toUser,
   type BackendContext,

@@ -6,18 +6,18 @@
 import type {
   AccessLevel, AdapterUser, NetworkRule, NetworkRuleInput, Permission, SshKey, SshKeyType, UserCreate, UserPatch,
   UserStatus,
-} from '../../src/model.js';
-import { SSH_KEY_TYPES } from '../../src/model.js';
+} from '../../src/domain/model.js';
+import { SSH_KEY_TYPES } from '../../src/domain/model.js';
 import {
   BASIC_VOCABULARY, accessLevelOf, namesOutside, nearestLevels, permissionsOf, requestedDirectories, requestedPermissions,
-} from '../../src/permissions.js';
-import { normalizeCidr } from '../../src/cidr.js';
-import type { ParsedSshKey } from '../../src/ssh-key.js';
-import { sshKeyTypeOf } from '../../src/ssh-key.js';
-import { isoFromMs } from '../../src/iso-time.js';
-import { wellFormed } from '../../src/unicode.js';
-import { invalidRequest, upstreamError } from '../../src/errors.js';
-import { UnsupportedFields, withoutUriPassword } from '../../src/upstream-failure.js';
+} from '../../src/domain/permissions.js';
+import { normalizeCidr } from '../../src/domain/cidr.js';
+import type { ParsedSshKey } from '../../src/domain/ssh-key.js';
+import { sshKeyTypeOf } from '../../src/domain/ssh-key.js';
+import { isoFromMs } from '../../src/domain/iso-time.js';
+import { wellFormed } from '../../src/domain/unicode.js';
+import { invalidRequest, upstreamError } from '../../src/domain/errors.js';
+import { UnsupportedFields, withoutUriPassword } from '../../src/provider-kit/failure.js';
 import type {
   UpstreamCredential, UpstreamCredentialBody, UpstreamInboundRule, UpstreamInboundRuleBody, UpstreamSshKey,
 } from './schema.js';

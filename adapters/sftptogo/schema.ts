@@ -5,8 +5,8 @@
  * mapping, not refused here: one odd credential must not make the whole list unreadable.
  */
 import { z } from 'zod';
-import { parseAnswer, parseAnswerList } from '../../src/upstream-failure.js';
-import { isJsonObject } from '../../src/json.js';
+import { parseAnswer, parseAnswerList } from '../../src/provider-kit/failure.js';
+import { isJsonObject } from '../../src/domain/json.js';
 
 /** Epoch milliseconds; a missing one reads as unknown (null). */
 const epochMs = z.number().nullable().optional();

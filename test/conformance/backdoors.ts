@@ -1,6 +1,6 @@
 /** Each emulator's backdoor as the conformance suite reads it: one per provider, for every runner. */
-import type { SftpgoEmulator } from '../../adapters/sftpgo/emulator.js';
-import type { SftpToGoEmulator } from '../../adapters/sftptogo/emulator.js';
+import type { SftpgoEmulator } from '../../adapters/sftpgo/emulator/emulator.js';
+import type { SftpToGoEmulator } from '../../adapters/sftptogo/emulator/emulator.js';
 import type { UpstreamBackdoor } from './suite.js';
 
 export function sftpgoBackdoor(emu: SftpgoEmulator): UpstreamBackdoor {

@@ -13,7 +13,7 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestContext } from 'vitest';
-import type { Capability, SshKeyType } from '../../src/model.js';
+import type { Capability, SshKeyType } from '../../src/domain/model.js';
 import { KEYS, type CallOptions, type TestGateway } from '../helpers/gateway.js';
 import { sshKeys, type Fixture } from '../fixtures/ssh-keys.js';
 

@@ -1,5 +1,5 @@
 /** Capturing the GatewayError a call fails with, to assert on its status, code and message. */
-import { GatewayError } from '../../src/errors.js';
+import { GatewayError } from '../../src/domain/errors.js';
 
 /** The GatewayError a promise rejects with (anything else fails the test). */
 export async function failure(promise: Promise<unknown>): Promise<GatewayError> {

@@ -4,16 +4,16 @@
  * reached through their in-process fetch or over a real socket.
  */
 import { Writable } from 'node:stream';
-import { createApp, type AppDeps } from '../../src/app.js';
-import type { AuditEvent, AuditSink } from '../../src/audit.js';
-import { createMemoryStore, noStore, type CacheStore } from '../../src/cache.js';
-import { ListCache } from '../../src/list-cache.js';
+import { createApp, type AppDeps } from '../../src/http/app.js';
+import type { AuditEvent, AuditSink } from '../../src/security/audit.js';
+import { createMemoryStore, noStore, type CacheStore } from '../../src/cache/store.js';
+import { ListCache } from '../../src/cache/list-cache.js';
 import { backendIdentities, parseConfig, type GatewayConfig } from '../../src/config.js';
-import { createNodeLogger } from '../../src/logger-node.js';
-import type { Metrics } from '../../src/metrics.js';
+import { createNodeLogger } from '../../src/node/logger.js';
+import type { Metrics } from '../../src/observability/metrics.js';
 import { createAdapters } from '../../src/providers.js';
-import { createNodeTransports } from '../../src/transport-node.js';
-import type { LimiterFactory } from '../../src/throttle.js';
+import { createNodeTransports } from '../../src/node/transport.js';
+import type { LimiterFactory } from '../../src/security/throttle.js';
 
 export const KEYS = {
   ops: 'ops-key-0123456789abcdef',
@@ -64,7 +64,7 @@ export interface GatewayOptions {
   apiKeys?: unknown[];
   env?: Record<string, string>;
   /**
-   * Reach the upstreams over src/transport-node.ts's undici Pool, as the Node entry does, rather
+   * Reach the upstreams over src/node/transport.ts's undici Pool, as the Node entry does, rather
    * than the global fetch (`fetchFor` still wins for its backends). `close()` ends the pools.
    */
   nodeTransport?: boolean;
@@ -141,7 +141,7 @@ export function createTestGateway(opts: GatewayOptions): TestGateway {
     ttlSeconds: config.cache.ttlSeconds,
     keyPrefix: opts.keyPrefix ?? 'test:',
     logger,
-    afterAnswer: setImmediate, // as src/node.ts
+    afterAnswer: setImmediate, // as src/node/main.ts
     ...(opts.cacheRetryAfterMs !== undefined ? { retryAfterMs: opts.cacheRetryAfterMs } : {}),
     ...(opts.metrics ? { onOutcome: opts.metrics.observeCache.bind(opts.metrics) } : {}),
     identityOf: backendIdentities(config.backends),

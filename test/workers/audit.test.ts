@@ -6,8 +6,8 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator.js';
-import type { ServedEmulator } from '../../adapters/emulator-kit.js';
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator/emulator.js';
+import type { ServedEmulator } from '../../src/provider-kit/emulator-kit.js';
 import { API_KEYS, KEYS } from '../helpers/gateway.js';
 import { buildWorkerForTest, startWorkers, workerConfig, type RunningWorkers } from './harness.js';
 

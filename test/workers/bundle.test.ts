@@ -28,7 +28,7 @@ describe('the Worker bundle', () => {
   it('holds the Worker entry, the app and both adapters, and no Node-only module', () => {
     const meta = readMetafile(built.metafilePath);
     const inputs = Object.keys(meta.inputs);
-    for (const f of ['src/worker.ts', 'src/app.ts', 'src/cache-kv.ts', 'src/logger.ts', 'adapters/sftpgo/adapter.ts', 'adapters/sftptogo/adapter.ts']) {
+    for (const f of ['src/worker/main.ts', 'src/http/app.ts', 'src/worker/kv-store.ts', 'src/observability/logger.ts', 'adapters/sftpgo/adapter.ts', 'adapters/sftptogo/adapter.ts']) {
       expect(inputs).toContain(f);
     }
     expect(findForbidden(meta)).toEqual([]);
@@ -50,14 +50,14 @@ describe('the bundle check', () => {
     const findings = findForbidden(readMetafile(fixture.metafilePath));
     const inputs = findings.map((f) => f.input);
     expect(inputs.some((i) => i.startsWith('node_modules/ioredis/'))).toBe(true);
-    expect(inputs).toContain('src/logger-node.ts');
+    expect(inputs).toContain('src/node/logger.ts');
     expect(findings.some((f) => /Node built-in "(node:)?net"/.test(f.why))).toBe(true);
 
     const check = runCheck(fixture.metafilePath);
     expect(check.status).toBe(1);
     expect(check.stderr).toMatch(/Node-only modules in the Worker bundle/);
     expect(check.stderr).toMatch(/node_modules\/ioredis\/.*ioredis needs node:net/);
-    expect(check.stderr).toMatch(/src\/logger-node\.ts/);
+    expect(check.stderr).toMatch(/src\/node\/logger\.ts/);
   }, 60_000);
 
   it("without nodejs_compat (wrangler.toml's setting) wrangler refuses such an entry already", async () => {

@@ -5,11 +5,11 @@
  */
 import type { KVNamespace } from '@cloudflare/workers-types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createNodeStore } from '../../src/cache-factory.js';
-import { createKvStore, KV_MIN_TTL_SECONDS, type KvNamespaceLike } from '../../src/cache-kv.js';
+import { createNodeStore } from '../../src/node/store.js';
+import { createKvStore, KV_MIN_TTL_SECONDS, type KvNamespaceLike } from '../../src/worker/kv-store.js';
 import { ConfigError, parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { ListCache, type CachedRead } from '../../src/list-cache.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { ListCache, type CachedRead } from '../../src/cache/list-cache.js';
 
 // A real binding fits the store's view of it (a compile-time check).
 const realBindingFits: (kv: KVNamespace) => KvNamespaceLike = (kv) => kv;

@@ -6,7 +6,7 @@
  * the KV namespace, so it starts from a fresh gateway state as the suite expects.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ServedEmulator } from '../../adapters/emulator-kit.js';
+import type { ServedEmulator } from '../../src/provider-kit/emulator-kit.js';
 import { runConformance, type ConformanceTarget, type UpstreamBackdoor } from '../conformance/suite.js';
 import {
   buildWorkerForTest, clearKv, createSwitchboard, startWorker, workerGateway, type RunningWorker, type Switchboard,

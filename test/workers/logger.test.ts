@@ -1,10 +1,10 @@
 /**
- * The Worker's logger (src/logger.ts, JSON lines through console.log) writes what pino writes on
- * Node (src/logger-node.ts): the same fields, in the same order, with the same redaction.
+ * The Worker's logger (src/observability/logger.ts, JSON lines through console.log) writes what pino writes on
+ * Node (src/node/logger.ts): the same fields, in the same order, with the same redaction.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger, redact, REDACT_PATHS, type Logger } from '../../src/logger.js';
-import { createNodeLogger } from '../../src/logger-node.js';
+import { createLogger, redact, REDACT_PATHS, type Logger } from '../../src/observability/logger.js';
+import { createNodeLogger } from '../../src/node/logger.js';
 
 /** The lines each logger writes for `calls`, parsed, without `time` (checked apart). */
 function bothWrite(level: string, calls: (log: Logger) => void): { pino: unknown[]; worker: unknown[] } {

@@ -1,5 +1,5 @@
 /** The SFTPGo target of the workerd conformance runs: one Worker per file, a fresh emulator of `version` per case. */
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator.js';
+import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator/emulator.js';
 import { sftpgoBackdoor } from '../conformance/backdoors.js';
 import { API_KEYS } from '../helpers/gateway.js';
 import { runConformanceInWorkerd } from './conformance-runner.js';

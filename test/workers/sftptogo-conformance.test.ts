@@ -3,7 +3,7 @@
  * (see ./conformance-runner.ts). The emulator's organization id and API key are secrets of the
  * Worker, as in production.
  */
-import { createSftpToGoEmulator, serveSftpToGoEmulator, SFTPTOGO_EMULATOR_DEFAULTS } from '../../adapters/sftptogo/emulator.js';
+import { createSftpToGoEmulator, serveSftpToGoEmulator, SFTPTOGO_EMULATOR_DEFAULTS } from '../../adapters/sftptogo/emulator/emulator.js';
 import { sftptogoBackdoor } from '../conformance/backdoors.js';
 import { API_KEYS } from '../helpers/gateway.js';
 import { runConformanceInWorkerd } from './conformance-runner.js';

@@ -1,0 +1,355 @@
+/**
+ * Read-through caching of list answers on any CacheStore (CONTRACT §5):
+ *
+ * - every key carries the backend's generation, read from the store first; a write bumps it, so
+ *   every instance sharing the store stops seeing the old lists at once (read-your-writes);
+ * - N concurrent misses of one key in this process make one upstream call (single-flight), and a
+ *   short lock in the store keeps other processes from loading the same key at the same time;
+ * - when the store fails or is slow, lists are served from the upstream (`BYPASS`) and the store
+ *   is left alone for `retryAfterMs`, then tried again.
+ *
+ * Only serialized, secret-free answers go in; an error is never cached.
+ */
+import type { CacheStore, StoreState } from './store.js';
+import type { Logger } from '../observability/logger.js';
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+
+export interface CachedRead {
+  /**
+   * The answer: UTF-8 bytes as stored, on a HIT; on a MISS or BYPASS, the text `load` returned.
+   */
+  body: string | Uint8Array<ArrayBuffer>;
+  cache: CacheOutcome;
+  /** Seconds since the entry was stored, on a HIT. */
+  ageSeconds?: number;
+}
+
+/** How a value that callers use as an object is stored as text and read back (see `readValue`). */
+export interface ValueCodec<T> {
+  toText(value: T): string;
+  fromBytes(bytes: Uint8Array<ArrayBuffer>): T;
+}
+
+/** A read's value and how it was answered. */
+interface Outcome<T> {
+  value: T;
+  cache: CacheOutcome;
+  ageSeconds?: number;
+}
+
+export interface ListCacheOptions {
+  ttlSeconds: number;
+  keyPrefix: string;
+  logger: Logger;
+  /** How long to leave a failed store alone. @default 5000 */
+  retryAfterMs?: number;
+  /** How long another process's load may hold a key's lock. @default 5000 */
+  lockMs?: number;
+  /** How long to wait for another process's load before loading ourselves. @default 1000 */
+  lockWaitMs?: number;
+  /**
+   * Runs a task once the answers being made now have gone out (Node: `setImmediate`). With it,
+   * `readValue` stores a loaded value after answering; without it (the Worker, where work after
+   * an answer needs the request's `waitUntil`), before.
+   */
+  afterAnswer?: (task: () => void) => void;
+  /**
+   * A backend's identity in the store: its name and a fingerprint of what decides its answers
+   * (`backendIdentity` in src/config.ts). Every key of the backend carries it, so a config change
+   * (another provider, URL, organization or API version) never reads another upstream's entries,
+   * on any instance sharing the store. @default the name alone
+   */
+  identityOf?: (backend: string) => string;
+  /**
+   * Called once per `read` that answers, with its outcome (e.g. to count hits, misses and
+   * bypasses per backend in metrics). A read whose load fails reports nothing. Must not throw.
+   */
+  onOutcome?: (backend: string, outcome: CacheOutcome) => void;
+}
+
+const encoder = new TextEncoder();
+/** `read`'s answers are text when loaded and stored bytes on a hit: nothing to convert. */
+const ANSWER_TEXT: ValueCodec<string | Uint8Array<ArrayBuffer>> = {
+  toText: (value) => value as string,
+  fromBytes: (bytes) => bytes,
+};
+const NEWLINE = 0x0a;
+const ZERO = 0x30;
+
+/** A stored entry (always bytes) read back as the caller's value. */
+function decoded<T>(hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
+  return { value: codec.fromBytes(hit.body as Uint8Array<ArrayBuffer>), cache: 'HIT', ageSeconds: hit.ageSeconds };
+}
+
+/** A store command failed: the read goes on without the store. */
+class StoreUnavailable extends Error {}
+
+export class ListCache {
+  /** Reads of a stored key running in this process, shared by the reads of it that overlap them. */
+  private readonly inFlight = new Map<string, Promise<Outcome<unknown>>>();
+  /** Store reads of `peek`, shared by overlapping peeks of one entry. */
+  private readonly peeks = new Map<string, Promise<CachedRead | undefined>>();
+  /** Value loads shared without a store, by backend, local epoch and key. */
+  private readonly sharedLoads = new Map<string, Promise<unknown>>();
+  /** Per backend, how many writes of this process have finished: uncached reads share loads within one epoch. */
+  private readonly localEpochs = new Map<string, number>();
+  private downUntil = 0;
+  private readonly retryAfterMs: number;
+  private readonly lockMs: number;
+  private readonly lockWaitMs: number;
+
+  constructor(
+    readonly store: CacheStore,
+    private readonly opts: ListCacheOptions,
+  ) {
+    this.retryAfterMs = opts.retryAfterMs ?? 5000;
+    this.lockMs = opts.lockMs ?? 5000;
+    this.lockWaitMs = opts.lockWaitMs ?? 1000;
+  }
+
+  /** Every key this cache writes starts with it (idempotency entries sit beside the lists). */
+  get keyPrefix(): string {
+    return this.opts.keyPrefix;
+  }
+
+  get driver(): CacheStore['driver'] {
+    return this.store.driver;
+  }
+
+  /**
+   * For /readyz: `ok` only once the store has answered since its last failure; `connecting`
+   * before it ever has; `down` while it fails (and while it is being bypassed after a failure).
+   */
+  state(): StoreState | 'disabled' {
+    if (this.store.driver === 'none') return 'disabled';
+    const store = this.store.state?.() ?? 'ok';
+    if (store !== 'ok') return store;
+    return this.bypassing() ? 'down' : 'ok';
+  }
+
+  /**
+   * The answer for `key` of `backend`: from the store, or from `load` (then stored).
+   * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
+   */
+  async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
+    const { value, ...read } = await this.readOnce(backend, key, load, ANSWER_TEXT, false, refresh);
+    this.opts.onOutcome?.(backend, read.cache);
+    return { body: value, ...read };
+  }
+
+  /**
+   * `read` for a value used as an object, not sent as it is (SFTP To Go's whole list, cut into
+   * pages): a hit is read back with `codec.fromBytes`. A load's value goes to its callers at
+   * once, and, given `afterAnswer`, is written as text and stored after they have answered, not
+   * before: for 10,000 users that text is ~6 MB and ~25 ms of work the first answer need not wait
+   * for. Until it is stored, the reads that overlap it share the value, as they share the load.
+   * A failed store is noticed (the bypass window opens) but the load was already reported MISS.
+   * Without a store, overlapping reads still share one load and its value (see `withoutStore`).
+   */
+  async readValue<T>(backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, refresh = false): Promise<T> {
+    const read = await this.readOnce(backend, key, load, codec, true, refresh);
+    this.opts.onOutcome?.(backend, read.cache);
+    return read.value;
+  }
+
+  private async readOnce<T>(
+    backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, isValue: boolean, refresh: boolean,
+  ): Promise<Outcome<T>> {
+    if (this.store.driver === 'none' || this.bypassing()) return this.withoutStore(backend, key, load, isValue);
+    let fullKey: string;
+    try {
+      fullKey = await this.entryKey(backend, key);
+    } catch (err) {
+      this.fail(err);
+      return this.withoutStore(backend, key, load, isValue);
+    }
+    // One load per key at a time in this process; a refresh joins a running load too.
+    const running = this.inFlight.get(fullKey) as Promise<Outcome<T>> | undefined;
+    if (running) return running;
+    const done = () => this.inFlight.delete(fullKey);
+    const storeLater = isValue && this.opts.afterAnswer !== undefined;
+    const work = this.readThrough(fullKey, load, codec, storeLater ? done : undefined, refresh);
+    this.inFlight.set(fullKey, work);
+    // Freed once answered (a failed load included), before its callers go on; a value stored
+    // later keeps its key until stored, and readThrough frees it then.
+    void work.then((read) => (storeLater && read.cache === 'MISS' ? undefined : done()), done);
+    return work;
+  }
+
+  /**
+   * The stored answer for `key` of `backend`, or undefined: no store in use, nothing stored, a
+   * load of it running (the caller's `read` joins that), or the store failing (which opens the
+   * bypass window, as `read` does). Never loads. Overlapping peeks of one entry share its store
+   * read, as overlapping `read`s do. A HIT is reported as `read` reports it; undefined reports nothing.
+   */
+  async peek(backend: string, key: string): Promise<CachedRead | undefined> {
+    if (this.store.driver === 'none' || this.bypassing()) return undefined;
+    let hit: CachedRead | undefined;
+    try {
+      // The generation is read by every peek, never shared: a write that finished before this
+      // call must be seen by it.
+      const fullKey = await this.guard(() => this.entryKey(backend, key));
+      if (this.inFlight.has(fullKey)) return undefined;
+      let stored = this.peeks.get(fullKey);
+      if (!stored) {
+        stored = this.storeGet(fullKey).finally(() => this.peeks.delete(fullKey));
+        this.peeks.set(fullKey, stored);
+      }
+      hit = await stored;
+    } catch (err) {
+      if (err instanceof StoreUnavailable) return undefined;
+      throw err;
+    }
+    if (hit) this.opts.onOutcome?.(backend, 'HIT');
+    return hit;
+  }
+
+  /**
+   * No store to go through (driver `none`, or bypassing a failed one): a BYPASS. A value is
+   * shared with the identical reads that overlap it, so N callers asking at once for SFTP To Go's
+   * 10,000 users hold one copy of them, not N, and no JSON of them is made that nobody would read;
+   * an answer (`read`) is loaded on its own. A read never joins one that began before a write of
+   * this process finished (the local epoch), so read-your-writes holds as with a store.
+   */
+  private async withoutStore<T>(backend: string, key: string, load: () => Promise<T>, share: boolean): Promise<Outcome<T>> {
+    if (!share) return { value: await load(), cache: 'BYPASS' };
+    const flightKey = `${backend}\u0000${this.localEpochs.get(backend) ?? 0}\u0000${key}`;
+    let work = this.sharedLoads.get(flightKey) as Promise<T> | undefined;
+    if (!work) {
+      work = load().finally(() => this.sharedLoads.delete(flightKey));
+      this.sharedLoads.set(flightKey, work);
+    }
+    return { value: await work, cache: 'BYPASS' };
+  }
+
+  /** Makes every cached list of the backend unreachable. Called before a write's answer is sent. */
+  async invalidate(backend: string): Promise<void> {
+    this.localEpochs.set(backend, (this.localEpochs.get(backend) ?? 0) + 1);
+    if (this.store.driver === 'none') return;
+    try {
+      await this.store.incr(this.generationKey(backend));
+    } catch (err) {
+      // The store is unreachable for us: bypass it until it answers again, so that this instance
+      // never serves a list older than the write it just made.
+      this.fail(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  /** The backend's identity in the store (see `identityOf`); idempotency records use it too. */
+  identity(backend: string): string {
+    return this.opts.identityOf?.(backend) ?? backend;
+  }
+
+  private generationKey(backend: string) {
+    return `${this.opts.keyPrefix}gen:${this.identity(backend)}`;
+  }
+
+  /** Where `key` of `backend` is stored: under the backend's identity and generation, read from the store now. */
+  private async entryKey(backend: string, key: string): Promise<string> {
+    const generation = (await this.store.get(this.generationKey(backend))) ?? '0';
+    return `${this.opts.keyPrefix}list:${this.identity(backend)}:${generation}:${key}`;
+  }
+
+  /**
+   * The stored value, else `load`'s, stored: before it is returned, or with `storedLater` after
+   * it (a MISS then calls `storedLater` once the store has answered, whatever it answered).
+   */
+  private async readThrough<T>(
+    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: (() => void) | undefined, refresh: boolean,
+  ): Promise<Outcome<T>> {
+    const lockKey = `${fullKey}:lock`;
+    let locked = false;
+    try {
+      if (!refresh) {
+        const hit = await this.storeGet(fullKey);
+        if (hit) return decoded(hit, codec);
+      }
+      locked = await this.guard(() => this.store.setIfAbsent(lockKey, '1', this.lockMs));
+      if (!locked && !refresh) {
+        const filled = await this.waitForOther(fullKey, lockKey);
+        if (filled) return decoded(filled, codec);
+      }
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable)) throw err;
+      return { value: await load(), cache: 'BYPASS' };
+    }
+    let value: T;
+    try {
+      value = await load();
+    } catch (err) {
+      // The load's own error is never cached; free the key for the next try at once.
+      if (locked) await this.store.del(lockKey).catch(() => {});
+      throw err;
+    }
+    const store = () => this.guard(async () => {
+      await this.store.setBytes(fullKey, encoder.encode(`${Date.now()}\n${codec.toText(value)}`), this.opts.ttlSeconds);
+      if (locked) await this.store.del(lockKey);
+    });
+    if (storedLater) {
+      this.opts.afterAnswer!(() => void store().catch(() => {}).finally(storedLater));
+      return { value, cache: 'MISS' };
+    }
+    try {
+      await store();
+      return { value, cache: 'MISS' };
+    } catch {
+      return { value, cache: 'BYPASS' };
+    }
+  }
+
+  /** Another process holds the lock: poll for its value briefly, else load ourselves. */
+  private async waitForOther(fullKey: string, lockKey: string): Promise<CachedRead | undefined> {
+    const deadline = Date.now() + this.lockWaitMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      const hit = await this.storeGet(fullKey);
+      if (hit) return hit;
+      if ((await this.guard(() => this.store.get(lockKey))) === undefined) return undefined;
+    }
+    return undefined;
+  }
+
+  private async storeGet(fullKey: string): Promise<CachedRead | undefined> {
+    const entry = await this.guard(() => this.store.getBytes(fullKey));
+    if (entry === undefined) return undefined;
+    // `storedAtMs\n` then the answer: read the digits, serve the rest without a copy.
+    let storedAt = 0;
+    let i = 0;
+    for (; i < entry.length && entry[i] !== NEWLINE; i++) storedAt = storedAt * 10 + (entry[i]! - ZERO);
+    return {
+      body: entry.subarray(i + 1),
+      cache: 'HIT',
+      ageSeconds: Math.max(0, Math.floor((Date.now() - storedAt) / 1000)),
+    };
+  }
+
+  /** Runs a store command; a failure opens the bypass window and becomes StoreUnavailable. */
+  private async guard<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      this.fail(err);
+      throw new StoreUnavailable();
+    }
+  }
+
+  private bypassing(): boolean {
+    return Date.now() < this.downUntil;
+  }
+
+  private fail(err: unknown): void {
+    const first = !this.bypassing();
+    this.downUntil = Date.now() + this.retryAfterMs;
+    if (first) {
+      this.opts.logger.warn(
+        { driver: this.store.driver, err: err instanceof Error ? err.message : String(err), retryAfterMs: this.retryAfterMs },
+        'cache store failed: serving from the upstream until it answers again',
+      );
+    }
+  }
+}

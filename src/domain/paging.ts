@@ -1,0 +1,26 @@
+/**
+ * Pages, filters and orders a whole user list in the gateway, for providers that answer every
+ * user at once (SFTP To Go). The position in a cursor is an index into the filtered, ordered list.
+ */
+import type { ListUsersQuery } from '../provider-kit/adapter.js';
+import type { UserStatus } from './model.js';
+
+interface Listed {
+  username: string;
+  status: UserStatus;
+}
+
+/** Code-unit order, the same on every runtime and locale (and as SFTPGo's SQL sorts). */
+const byUsername = (a: Listed, b: Listed) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0);
+
+/**
+ * @example pageOfAll(users, { limit: 2, offset: 0, order: 'asc' }) // the first two by username
+ */
+export function pageOfAll<T extends Listed>(all: readonly T[], q: ListUsersQuery): { data: T[]; nextOffset: number | null } {
+  const matching = all
+    .filter((u) => (q.username === undefined || u.username === q.username) && (q.status === undefined || u.status === q.status))
+    .sort(byUsername);
+  if (q.order === 'desc') matching.reverse();
+  const end = q.offset + q.limit;
+  return { data: matching.slice(q.offset, end), nextOffset: end < matching.length ? end : null };
+}

@@ -1,0 +1,29 @@
+/** The Hono environment every route shares: what middleware puts on `c.var`. */
+import type { ProviderAdapter } from '../provider-kit/adapter.js';
+import type { Logger } from '../observability/logger.js';
+import type { Scope } from '../config.js';
+
+export interface BackendEntry {
+  name: string;
+  adapter: ProviderAdapter;
+  isDefault: boolean;
+}
+
+export interface Principal {
+  /** The API key's name from the config ("demo" in demo mode); never the key itself. */
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  /** Backends the key may reach; undefined = all. */
+  backends?: ReadonlySet<string>;
+}
+
+export interface GatewayEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    principal: Principal;
+    /** The request's authentication, once started (src/security/auth.ts `oncePerRequest`). */
+    authentication: Promise<Principal>;
+    backend: BackendEntry;
+  };
+}

@@ -1,0 +1,313 @@
+/**
+ * Declares a backend-scoped route once and mounts it twice: under `/v1/backends/{backend}` and as
+ * the default-backend alias under `/v1`. Before any validation, each route checks, in the order
+ * of CONTRACT §1: the API key (401), the scope and backend (403/404), the capability (501).
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { CallContext } from '../provider-kit/adapter.js';
+import { auditActionOf, auditTrail, type AuditSink } from '../security/audit.js';
+import { mayReach, requireBackend, requireScope, type RequestAuthenticator } from '../security/auth.js';
+import type { ListCache } from '../cache/list-cache.js';
+import type { Scope } from '../config.js';
+import type { BackendEntry, GatewayEnv, Principal } from './request-vars.js';
+import { GatewayError, invalidRequest, unsupportedEndpoint } from '../domain/errors.js';
+import { firstMalformedString } from '../domain/unicode.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, REPLAYED_HEADER, idempotencyGuardFor } from '../reliability/idempotency.js';
+import { Problem, type Capability } from '../domain/model.js';
+import { problemResponse, toGatewayError } from './problem.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+export interface RouteDeps {
+  /** The API key check with the throttle's rules (src/security/throttle.ts), once per request. */
+  authenticate: RequestAuthenticator;
+  backends: ReadonlyMap<string, BackendEntry>;
+  defaultBackend: string;
+  cache: ListCache;
+  /** The shortest caller-chosen password, in code points (config `passwordMinLength`). */
+  passwordMinLength: number;
+  /** Where every write route's audit event goes (src/security/audit.ts); without one, writes are not audited. */
+  audit?: AuditSink;
+}
+
+export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Relative to the backend, e.g. `/users/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  scope: Scope;
+  capability?: Capability;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /**
+   * Honours an `Idempotency-Key` header (src/reliability/idempotency.ts): the first answer is kept and
+   * replayed to repeats. Runs after the access check and validation, around the handler.
+   */
+  idempotent?: true;
+  success: { status: number; description: string; schema?: z.ZodType; headers?: Record<string, { description: string; schema: { type: 'string' } }> };
+}
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  backend: BackendEntry;
+  ctx: CallContext;
+}
+
+/** The problem answers every backend route may give, documented once. */
+const ERROR_STATUSES: Record<number, string> = {
+  400: 'Malformed JSON, a bad query, body field, SSH key or CIDR',
+  401: 'No or unknown API key',
+  403: 'The key lacks the scope, or may not reach this backend',
+  404: 'Unknown backend or resource',
+  409: 'Conflict: username taken, key already present, scan running, root user protected, or a request with the same Idempotency-Key still running',
+  413: 'Body over 1 MiB',
+  415: 'Body not application/json',
+  422: 'Well-formed, but this provider cannot represent it (`not_supported_by_provider`), or an Idempotency-Key reused with a different request (`idempotency_key_reused`)',
+  429: 'Too many failed authentications from this address, or this key is over its requests a minute (`Retry-After` says when to retry); or the upstream is rate limiting (its Retry-After passes through)',
+  501: "The endpoint is outside the backend provider's capabilities",
+  502: 'The upstream answered 5xx or something that is not its documented shape',
+  503: 'The upstream could not be reached',
+  504: 'The upstream did not answer in time',
+};
+/** Every route refers to these shared responses (registered once by `registerErrorResponses`). */
+export const errorResponses = Object.fromEntries(
+  Object.keys(ERROR_STATUSES).map((status) => [status, { $ref: `#/components/responses/Problem${status}` }]),
+);
+
+export function registerErrorResponses(app: OpenAPIHono<GatewayEnv>): void {
+  app.openAPIRegistry.register('Problem', Problem);
+  for (const [status, description] of Object.entries(ERROR_STATUSES)) {
+    app.openAPIRegistry.registerComponent('responses', `Problem${status}`, {
+      description,
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    });
+  }
+}
+
+/** The optional `Idempotency-Key` request header of idempotent routes (validated: a bad one is a 400). */
+const IdempotencyHeaders = z.object({
+  [IDEMPOTENCY_KEY_HEADER]: z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1..255 printable ASCII characters')
+    .optional()
+    .openapi({
+      description:
+        'Makes a retry safe: the first answer (below 500, but a 429) is kept for 24 h per API key and backend, and a ' +
+        'repeat with the same request gets it back with `Idempotent-Replayed: true`, without reaching the provider. ' +
+        'The same key with a different request is a 422 `idempotency_key_reused`; a repeat while the first still ' +
+        'runs waits for it, or is a 409. 1..255 printable ASCII characters; use a fresh random value (a UUID) per request.',
+      example: '5f2b4a0e-3c1d-4e8f-9a7b-6d5c4b3a2f10',
+    }),
+});
+
+const REPLAYED_RESPONSE_HEADER = {
+  [REPLAYED_HEADER]: {
+    description: '`true` when this is the kept answer of an earlier request with the same `Idempotency-Key`',
+    schema: { type: 'string' as const, enum: ['true'] },
+  },
+};
+
+export const BackendParam = z.object({
+  backend: z.string().openapi({ param: { name: 'backend', in: 'path' }, example: 'onprem' }),
+});
+
+/**
+ * Resolves, authorizes and capability-checks the backend: runs before any validation. A stored
+ * page of users is answered before this runs (src/http/routes/users-stored-page.ts makes the same checks):
+ * a check added here must be added there too.
+ */
+function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | undefined): MiddlewareHandler<GatewayEnv> {
+  return async function checkAccess(c, next) {
+    const principal = await deps.authenticate(c);
+    c.set('principal', principal);
+    requireScope(principal, scope);
+    if (c.req.query('include') === 'raw') requireScope(principal, 'admin');
+    const name = c.req.param('backend') ?? deps.defaultBackend;
+    requireBackend(principal, name);
+    const entry = deps.backends.get(name);
+    if (!entry) throw unknownBackend(name, principal, deps.backends);
+    c.set('backend', entry);
+    // Where what a backend can do depends on its server's version, find it first (once).
+    if (capability && entry.adapter.resolve) {
+      await entry.adapter.resolve({ requestId: c.get('requestId'), logger: c.get('logger') }, capability);
+    }
+    if (capability && !entry.adapter.capabilities[capability]) {
+      throw unsupportedEndpoint(`Backend "${name}" (${entry.adapter.provider}) does not support ${capability}`);
+    }
+    await next();
+  };
+}
+
+/** The JSON media types @hono/zod-openapi's media-type gate accepts (its `jsonRequestRegex`). */
+const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
+
+/** A 404 for a backend name nobody configured, listing those this key may use (CONTRACT §4). */
+export function unknownBackend(name: string, principal: Principal, backends: ReadonlyMap<string, BackendEntry>): GatewayError {
+  const usable = [...backends.keys()].filter((b) => mayReach(principal, b));
+  return new GatewayError(404, 'not_found', `No backend named "${name}": this key may use ${usable.map((b) => `"${b}"`).join(', ') || 'none'}`, {
+    details: { backends: usable },
+  });
+}
+
+/**
+ * A JSON body with a lone surrogate in any string is refused (400) before validation: no field
+ * of any provider can hold it, and it would crash a mapping or be mangled upstream.
+ */
+const refuseMalformedText: MiddlewareHandler<GatewayEnv> = async function refuseMalformedText(c, next) {
+  // Only a body the route's media-type gate takes as JSON: any other gets its 415 from that gate,
+  // in the contract's order (so "application/json;" is a 415 there, and must not be a 400 here).
+  if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+  let body: unknown;
+  try {
+    body = await c.req.json(); // cached by Hono: the validator reads the same parse
+  } catch {
+    return next(); // not JSON: the media-type and JSON checks answer 415/400
+  }
+  const path = firstMalformedString(body);
+  if (path !== undefined) {
+    throw invalidRequest(`${path} is not well-formed Unicode text (it holds a lone surrogate)`, [
+      { path, message: 'not well-formed Unicode' },
+    ]);
+  }
+  await next();
+};
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new GatewayError(413, 'payload_too_large', 'The request body is larger than 1 MiB');
+  },
+});
+
+export function mountBackendRoute<
+  P extends AnyObject | undefined,
+  Q extends AnyObject | undefined,
+  B extends z.ZodType | undefined,
+>(
+  app: OpenAPIHono<GatewayEnv>,
+  deps: RouteDeps,
+  spec: BackendRouteSpec<P, Q, B>,
+  handler: (c: Context<GatewayEnv>, input: RouteInput<Infer<P>, Infer<Q>, Infer<B>>) => Promise<Response>,
+): void {
+  const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability)];
+  if (spec.body) middleware.push(limitBody as MiddlewareHandler<GatewayEnv>, refuseMalformedText);
+  const isWrite = spec.method !== 'get';
+  // First of all, so that it sees every answer, refusals included (src/security/audit.ts).
+  if (isWrite && deps.audit) {
+    middleware.unshift(auditTrail({
+      sink: deps.audit, action: auditActionOf(spec.operationId), backends: deps.backends, defaultBackend: deps.defaultBackend,
+      isJson: (contentType) => JSON_MEDIA_TYPE.test(contentType), maxBodyBytes: MAX_BODY_BYTES,
+    }));
+  }
+
+  const run = async (c: Context<GatewayEnv>) => {
+    const valid = (target: string) => (c.req.valid as (t: string) => unknown)(target);
+    const backend = c.get('backend');
+    const input: RouteInput<Infer<P>, Infer<Q>, Infer<B>> = {
+      params: (spec.params ? valid('param') : undefined) as Infer<P>,
+      query: (spec.query ? valid('query') : undefined) as Infer<Q>,
+      body: (spec.body ? valid('json') : undefined) as Infer<B>,
+      backend,
+      ctx: { requestId: c.get('requestId'), logger: c.get('logger') },
+    };
+    const execute = async () => {
+      try {
+        return await handler(c, input);
+      } finally {
+        // A write may have changed the upstream even when it failed half-way: lists go stale either way.
+        if (isWrite) await deps.cache.invalidate(backend.name);
+      }
+    };
+    const idempotencyKey = spec.idempotent ? c.req.header('idempotency-key') : undefined;
+    if (idempotencyKey === undefined) return execute();
+    // After the access check and validation: a refused or malformed request keeps nothing.
+    const { backend: _scopedBackend, ...params } = (input.params ?? {}) as Record<string, unknown>;
+    return idempotencyGuardFor(deps.cache).handle(
+      {
+        key: idempotencyKey,
+        principal: c.get('principal').name,
+        // Bound to the backend's identity: a config change never replays another upstream's answer.
+        backend: deps.cache.identity(backend.name),
+        request: { operation: spec.operationId, params, body: input.body },
+        logger: c.get('logger'),
+      },
+      // The gateway's own errors are answers too (a 4xx is kept); anything else is never kept.
+      async () => {
+        try {
+          return await execute();
+        } catch (err) {
+          const known = toGatewayError(err);
+          if (known) return problemResponse(c, known);
+          throw err;
+        }
+      },
+    );
+  };
+
+  for (const scoped of [true, false]) {
+    const params = scoped ? (spec.params ? BackendParam.merge(spec.params) : BackendParam) : spec.params;
+    const route = createRoute({
+      method: spec.method,
+      path: scoped ? `/v1/backends/{backend}${spec.path}` : `/v1${spec.path}`,
+      operationId: scoped ? spec.operationId : `${spec.operationId}OnDefaultBackend`,
+      summary: scoped ? spec.summary : `${spec.summary} (default backend)`,
+      ...(spec.description ? { description: spec.description } : {}),
+      tags: [spec.tag],
+      security: [{ bearerAuth: [] }],
+      middleware,
+      request: {
+        ...(params ? { params } : {}),
+        ...(spec.query ? { query: spec.query } : {}),
+        ...(spec.idempotent ? { headers: IdempotencyHeaders } : {}),
+        ...(spec.body
+          ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } }
+          : {}),
+      },
+      responses: {
+        [spec.success.status]: {
+          description: spec.success.description,
+          ...(spec.success.headers || spec.idempotent
+            ? { headers: { ...spec.success.headers, ...(spec.idempotent ? REPLAYED_RESPONSE_HEADER : {}) } }
+            : {}),
+          ...(spec.success.schema ? { content: { 'application/json': { schema: spec.success.schema } } } : {}),
+        },
+        ...errorResponses,
+      },
+    });
+    app.openapi(route, run as never);
+  }
+}
+
+/**
+ * What every `/v1` answer tells caches, unless it says more (an answer carrying a password says
+ * `no-store`): it is for this caller only — no shared cache may keep it — and is revalidated.
+ */
+export const PRIVATE_ANSWER = 'private, no-cache';
+
+/** A JSON answer with a status; `c.json` would lose our content type on errors, so errors never come here. */
+export function jsonResponse(c: Context<GatewayEnv>, status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return c.body(JSON.stringify(body), status as 200, { 'content-type': 'application/json', ...headers });
+}
+
+/** Path parameter for a resource id: what no provider would mint is a 400 before any upstream call. */
+export const idParam = (name: string, example: string) =>
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._~:@-]+$/, 'must be 1..128 of A-Z a-z 0-9 . _ ~ : @ -')
+    .openapi({ param: { name, in: 'path' }, example });
+
+/** `{id}` of every route under a user. */
+export const UserIdParams = z.object({ id: idParam('id', '42') });

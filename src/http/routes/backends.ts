@@ -1,0 +1,80 @@
+/** The configured backends, their capabilities, and a live health check of one. */
+import { z, createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { mayReach, requireBackend, requireScope } from '../../security/auth.js';
+import type { BackendEntry, GatewayEnv } from '../request-vars.js';
+import { Backend } from '../../domain/model.js';
+import { BackendParam, errorResponses, jsonResponse, unknownBackend, type RouteDeps } from '../route-kit.js';
+
+/**
+ * A backend as known now: its server's versions once reached (null before), and the
+ * capabilities and permission names that go with them (assumed until then; see README).
+ */
+function describe(entry: BackendEntry): z.infer<typeof Backend> {
+  const { adapter } = entry;
+  const server = adapter.server?.() ?? { apiVersion: null, serverVersion: null };
+  return {
+    name: entry.name,
+    provider: adapter.provider,
+    default: entry.isDefault,
+    apiVersion: server.apiVersion,
+    serverVersion: server.serverVersion,
+    capabilities: { ...adapter.capabilities },
+    permissions: [...adapter.permissions],
+  };
+}
+
+export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
+  const authenticate = async (c: Context<GatewayEnv>) => {
+    const principal = await deps.authenticate(c);
+    requireScope(principal, 'read');
+    return principal;
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/v1/backends', operationId: 'listBackends', tags: ['Backends'],
+      summary: 'List the backends this key may reach', security: [{ bearerAuth: [] }],
+      responses: {
+        200: { description: 'Backends', content: { 'application/json': { schema: z.object({ data: z.array(Backend) }).openapi('BackendList') } } },
+        ...errorResponses,
+      },
+    }),
+    (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
+      const principal = await authenticate(c);
+      c.set('principal', principal);
+      const data = [...deps.backends.values()].filter((b) => mayReach(principal, b.name)).map(describe);
+      return jsonResponse(c, 200, { data });
+    }) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/v1/backends/{backend}', operationId: 'getBackend', tags: ['Backends'],
+      summary: 'A backend with a live health check of its upstream',
+      description: 'An upstream that fails still answers 200, with `health.ok: false`. `circuit` is the state of the '
+        + "backend's circuit breaker: while it is open, the backend's calls answer 503 at once.",
+      security: [{ bearerAuth: [] }],
+      request: { params: BackendParam },
+      responses: {
+        200: { description: 'The backend', content: { 'application/json': { schema: Backend } } },
+        ...errorResponses,
+      },
+    }),
+    (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
+      const principal = await authenticate(c);
+      c.set('principal', principal);
+      const name = c.req.param('backend') ?? '';
+      requireBackend(principal, name);
+      const entry = deps.backends.get(name);
+      if (!entry) throw unknownBackend(name, principal, deps.backends);
+      c.set('backend', entry);
+      const started = performance.now();
+      const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });
+      const health = { ok: result.ok, latencyMs: Math.round(performance.now() - started), detail: result.detail };
+      // Read after the health check, so the versions and the circuit shown are what it found.
+      const circuit = entry.adapter.circuit?.();
+      return jsonResponse(c, 200, { ...describe(entry), health, ...(circuit ? { circuit } : {}) });
+    }) as never,
+  );
+}

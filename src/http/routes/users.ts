@@ -1,0 +1,203 @@
+/** Users: list, create, get, patch, delete, password rotation and set (CONTRACT §1–2). */
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { CachedRead, ValueCodec } from '../../cache/list-cache.js';
+import { pageOfAll } from '../../domain/paging.js';
+import type { BackendEntry, GatewayEnv } from '../request-vars.js';
+import { invalidRequest } from '../../domain/errors.js';
+import {
+  CreatedUser, PasswordInput, PasswordRotation, User, UserCreate, UserPatch, UserStatus, pageOf,
+  type AdapterUser,
+} from '../../domain/model.js';
+import { PRIVATE_ANSWER, UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+
+const IncludeQuery = z
+  .object({
+    include: z.enum(['raw']).optional().openapi({ description: "`raw` adds the provider's own object (admin scope)" }),
+  })
+  .strict();
+export const ListQuery = IncludeQuery.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().min(1).max(512).optional(),
+  username: z.string().min(1).max(255).optional().openapi({ description: 'Exact, case-sensitive match' }),
+  status: UserStatus.optional(),
+  order: z.enum(['asc', 'desc']).default('asc').openapi({ description: 'By username' }),
+}).strict();
+
+const UserPage = pageOf(User, 'UserPage');
+const utf8 = new TextDecoder();
+
+/** A user as answered: the model's fields, and `raw` when asked. */
+type Presented = Omit<z.infer<typeof User>, 'raw'> & { raw?: unknown };
+
+/**
+ * `raw` only when asked (the access check already required admin for it). Without it, the
+ * adapter's object goes out as it is: its `raw` is a function, which JSON never writes, and a
+ * copy without it cost ~0.5 µs per listed user.
+ */
+export function present(user: AdapterUser, includeRaw: boolean): Presented {
+  return includeRaw ? { ...user, raw: user.raw() } : user;
+}
+
+export type ListQuery = z.infer<typeof ListQuery>;
+
+/** The key a list is cached under and its cursors are bound to. */
+export function listKey(backend: BackendEntry, q: Pick<ListQuery, 'order' | 'status' | 'username'>): string {
+  return [backend.name, q.order, q.status ?? '', q.username ?? ''].join('\u0000');
+}
+
+/** A caller's `Cache-Control: no-cache`: read the upstream, then store its answer. */
+export function wantsFreshRead(cacheControl: string | undefined): boolean {
+  return cacheControl !== undefined && /no-cache/i.test(cacheControl);
+}
+
+/** The headers of a list answer: its type, what a cache may do with it, `X-Cache`, and `Age` on a hit. */
+export function listAnswerHeaders(read: CachedRead): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'cache-control': PRIVATE_ANSWER,
+    'x-cache': read.cache,
+    ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
+  };
+}
+
+/** The cache key of one page of the list `key` (see listKey). */
+export function pageKey(key: string, offset: number, limit: number): string {
+  return `users:page:${key}\u0000${offset}\u0000${limit}`;
+}
+
+/**
+ * SFTP To Go's whole list as the cache holds it: the users' JSON. Its pages are cut from the
+ * users; requests that share a load share the users themselves (ListCache.readValue), and only
+ * a hit parses the text again.
+ */
+const USER_LIST: ValueCodec<Presented[]> = {
+  toText: (users) => JSON.stringify(users),
+  fromBytes: (bytes) => JSON.parse(utf8.decode(bytes)) as Presented[],
+};
+
+/**
+ * A caller-chosen password shorter than `min` code points is a 400, where the backend takes a
+ * caller's password at all (elsewhere the adapter's 422 says it cannot).
+ */
+function checkPasswordLength(password: string | undefined, backend: BackendEntry, min: number): void {
+  if (password === undefined || !backend.adapter.capabilities.passwordSet) return;
+  const length = [...password].length;
+  if (length < min) {
+    throw invalidRequest(`password must be at least ${min} characters long (it has ${length})`, [
+      { path: 'password', message: `shorter than ${min} characters` },
+    ]);
+  }
+}
+
+export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
+  const tag = 'Users';
+
+  // A stored page is answered before this route by ./users-cached.ts, with the same checks and
+  // answer: what changes here (a check, a header, the cache key) must change there too.
+  mountBackendRoute(app, deps, {
+    method: 'get', path: '/users', operationId: 'listUsers', tag, scope: 'read',
+    summary: 'List users',
+    description: 'Cursor-paginated, filtered by exact `username` and `status`, ordered by username. ' +
+      'Answers say `X-Cache: HIT | MISS | BYPASS`; send `Cache-Control: no-cache` to read the upstream.',
+    query: ListQuery,
+    success: { status: 200, description: 'A page of users', schema: UserPage },
+  }, async (c, { query, backend, ctx }) => {
+    const refresh = wantsFreshRead(c.req.header('cache-control'));
+    const key = listKey(backend, query);
+    const offset = query.cursor ? decodeCursor(query.cursor, key) : 0;
+    const q = { limit: query.limit, offset, order: query.order, username: query.username, status: query.status };
+    const serialize = (page: { data: unknown[]; nextOffset: number | null }) =>
+      JSON.stringify({ data: page.data, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset, key) });
+    const { adapter } = backend;
+    let read: CachedRead;
+    if (query.include === 'raw') {
+      // Admin-only and rare: always read live rather than cache a second, larger copy.
+      const page = await adapter.listUsers(q, ctx);
+      read = { body: serialize({ ...page, data: page.data.map((u) => present(u, true)) }), cache: 'BYPASS' };
+    } else if (adapter.listAllUsers) {
+      // Every user comes in one upstream answer: cache that once, page and filter it here.
+      const loadUsers = async () => (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
+      read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
+        // Overlapping loads share one upstream call and its users, with a store or without one
+        // (then no JSON of the whole list is made: only the page is serialized).
+        const all = await deps.cache.readValue(backend.name, 'users:all', loadUsers, USER_LIST, refresh);
+        return serialize(pageOfAll(all, q));
+      }, refresh);
+    } else {
+      read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
+        const page = await adapter.listUsers(q, ctx);
+        return serialize({ ...page, data: page.data.map((u) => present(u, false)) });
+      }, refresh);
+    }
+    return c.body(read.body, 200, listAnswerHeaders(read));
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'post', path: '/users', operationId: 'createUser', tag, scope: 'write', idempotent: true,
+    summary: 'Create a user',
+    description: 'Omit `password` to have one generated: it is returned once, in this answer.',
+    body: UserCreate,
+    success: {
+      status: 201, description: 'The created user', schema: CreatedUser,
+      headers: { Location: { description: 'The new user', schema: { type: 'string' } } },
+    },
+  }, async (c, { body, backend, ctx }) => {
+    checkPasswordLength(body.password, backend, deps.passwordMinLength);
+    const { user, generatedPassword } = await backend.adapter.createUser(body, ctx);
+    const location = `/v1/backends/${encodeURIComponent(backend.name)}/users/${encodeURIComponent(user.id)}`;
+    // A create answer may carry the one-time password: no cache may keep any create answer.
+    return jsonResponse(c, 201, { ...present(user, false), ...(generatedPassword ? { password: generatedPassword } : {}) }, {
+      location, 'cache-control': 'no-store',
+    });
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'get', path: '/users/{id}', operationId: 'getUser', tag, scope: 'read',
+    summary: 'Get a user', params: UserIdParams, query: IncludeQuery,
+    success: { status: 200, description: 'The user', schema: User },
+  }, async (c, { params, query, backend, ctx }) =>
+    jsonResponse(c, 200, present(await backend.adapter.getUser(params.id, ctx), query.include === 'raw')));
+
+  mountBackendRoute(app, deps, {
+    method: 'patch', path: '/users/{id}', operationId: 'updateUser', tag, scope: 'write',
+    summary: 'Update a user',
+    description: 'Only fields present change; `null` clears a nullable field. A `password` sets it. `limits` merges ' +
+      'field by field; `sshKeys`, `networkRules` and `directoryPermissions` replace the whole set. `accessLevel` or ' +
+      '`permissions` replace the root directory\'s permissions only; a patch that sets neither leaves every permission ' +
+      'the provider holds as it was.',
+    params: UserIdParams, body: UserPatch,
+    success: { status: 200, description: 'The updated user', schema: User },
+  }, async (c, { params, body, backend, ctx }) => {
+    checkPasswordLength(body.password, backend, deps.passwordMinLength);
+    return jsonResponse(c, 200, present(await backend.adapter.updateUser(params.id, body, ctx), false));
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'delete', path: '/users/{id}', operationId: 'deleteUser', tag, scope: 'write',
+    summary: 'Delete a user', params: UserIdParams,
+    success: { status: 204, description: 'Deleted' },
+  }, async (c, { params, backend, ctx }) => {
+    await backend.adapter.deleteUser(params.id, ctx);
+    return c.body(null, 204);
+  });
+
+  mountBackendRoute(app, deps, {
+    method: 'post', path: '/users/{id}/password-rotations', operationId: 'rotatePassword', tag, scope: 'write', idempotent: true,
+    capability: 'passwordRotation', summary: 'Rotate the password',
+    description: 'The new password is in this answer, once; it is never stored or shown again.',
+    params: UserIdParams,
+    success: { status: 200, description: 'The new password', schema: PasswordRotation },
+  }, async (c, { params, backend, ctx }) =>
+    jsonResponse(c, 200, await backend.adapter.rotatePassword!(params.id, ctx), { 'cache-control': 'no-store' }));
+
+  mountBackendRoute(app, deps, {
+    method: 'put', path: '/users/{id}/password', operationId: 'setPassword', tag, scope: 'write',
+    capability: 'passwordSet', summary: 'Set a caller-chosen password', params: UserIdParams, body: PasswordInput,
+    success: { status: 204, description: 'Set' },
+  }, async (c, { params, body, backend, ctx }) => {
+    checkPasswordLength(body.password, backend, deps.passwordMinLength);
+    await backend.adapter.setPassword!(params.id, body.password, ctx);
+    return c.body(null, 204);
+  });
+}

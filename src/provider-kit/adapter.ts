@@ -1,0 +1,110 @@
+/**
+ * The one interface every provider adapter implements. Required methods are what every SFTP
+ * provider does; optional ones are matched by a capability flag, and routes answer 501 where a
+ * backend's provider lacks the capability. Routes never branch on the provider's name.
+ */
+import type {
+  AdapterUser, Capabilities, Capability, Connection, NetworkRule, NetworkRuleInput, PasswordRotation, Permission, Provider,
+  QuotaScan, SshKey, UserCreate, UserPatch, UserStatus,
+} from '../domain/model.js';
+import type { ParsedSshKey } from '../domain/ssh-key.js';
+import type { CircuitBreaker, CircuitState } from '../reliability/circuit-breaker.js';
+import type { Logger } from '../observability/logger.js';
+import type { UpstreamTransport } from '../reliability/upstream.js';
+
+/** What every upstream call carries: the request id (sent upstream) and a logger. */
+export interface CallContext {
+  requestId: string;
+  logger: Logger;
+}
+
+export interface ListUsersQuery {
+  limit: number;
+  /** Where to resume: an adapter-defined position decoded from the caller's cursor. 0 = start. */
+  offset: number;
+  username?: string;
+  status?: UserStatus;
+  order: 'asc' | 'desc';
+}
+
+export interface UserPage {
+  data: AdapterUser[];
+  /** The position to resume from, or null when this page is the last. */
+  nextOffset: number | null;
+}
+
+export interface CreatedUserResult {
+  user: AdapterUser;
+  /** Set when the gateway or the provider generated the password: returned once to the caller. */
+  generatedPassword?: string;
+}
+
+export interface HealthResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** What a backend's server was found to be (CONTRACT §2 `Backend`); null until first reached. */
+export interface ServerInfo {
+  apiVersion: string | null;
+  serverVersion: string | null;
+}
+
+export interface ProviderAdapter {
+  readonly provider: Provider;
+  /**
+   * What this backend can do, as known now. Where it depends on the server's version, it is
+   * certain only after `resolve`; before, the adapter says what it assumes.
+   */
+  readonly capabilities: Capabilities;
+  /** The permission names this backend can grant, in canonical order (as certain as `capabilities`). */
+  readonly permissions: readonly Permission[];
+  /** The server's API and own version, as found; absent where the provider has neither. */
+  server?(): ServerInfo;
+  /**
+   * Where what the backend can do about `capability` depends on the server's version: finds the
+   * server (one call, the first time), so `capabilities` and `permissions` are certain. Absent
+   * where they never change. Throws the gateway's error when the server cannot be told.
+   */
+  resolve?(ctx: CallContext, capability: Capability): Promise<void>;
+
+  listUsers(query: ListUsersQuery, ctx: CallContext): Promise<UserPage>;
+  /**
+   * Every user in one call, for providers whose API has no paging (SFTP To Go). Such an adapter
+   * implements listUsers with `pageOfAll` (src/domain/paging.ts), and the cache can keep the whole list.
+   */
+  listAllUsers?(ctx: CallContext): Promise<AdapterUser[]>;
+  getUser(id: string, ctx: CallContext): Promise<AdapterUser>;
+  createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult>;
+  updateUser(id: string, patch: UserPatch, ctx: CallContext): Promise<AdapterUser>;
+  deleteUser(id: string, ctx: CallContext): Promise<void>;
+  /** A live check of the upstream; never throws. */
+  health(ctx: CallContext): Promise<HealthResult>;
+  /** The state of the backend's circuit breaker, when it has one (never calls upstream). */
+  circuit?(): CircuitState;
+
+  rotatePassword?(id: string, ctx: CallContext): Promise<PasswordRotation>;
+  setPassword?(id: string, password: string, ctx: CallContext): Promise<void>;
+  listSshKeys?(id: string, ctx: CallContext): Promise<SshKey[]>;
+  addSshKey?(id: string, key: ParsedSshKey, ctx: CallContext): Promise<SshKey>;
+  deleteSshKey?(id: string, keyId: string, ctx: CallContext): Promise<void>;
+  listNetworkRules?(id: string, ctx: CallContext): Promise<NetworkRule[]>;
+  replaceNetworkRules?(id: string, rules: NetworkRuleInput[], ctx: CallContext): Promise<NetworkRule[]>;
+  listConnections?(ctx: CallContext): Promise<Connection[]>;
+  closeConnection?(connectionId: string, ctx: CallContext): Promise<void>;
+  listQuotaScans?(ctx: CallContext): Promise<QuotaScan[]>;
+  startQuotaScan?(id: string, ctx: CallContext): Promise<void>;
+}
+
+/** Everything an adapter factory gets besides its own backend config. */
+export interface AdapterDeps {
+  backend: string;
+  /** Injected so tests and demo mode can route calls to an in-process emulator. */
+  fetch?: typeof fetch;
+  /** How the client reaches the upstream when no `fetch` is injected (Node: src/node/transport.ts's undici Pool). */
+  transport?: UpstreamTransport;
+  /** The backend's circuit breaker, given to its UpstreamClient; none = calls always go upstream. */
+  breaker?: CircuitBreaker;
+  /** Reports each upstream call's outcome (`2xx`…`5xx`, `timeout`, `unreachable`, `open-circuit`) and duration, for metrics. */
+  observeUpstream?: (outcome: string, seconds: number) => void;
+}
