@@ -27,8 +27,9 @@ import { Hono } from 'hono';
 import { createAuthenticator } from '../src/security/auth.js';
 import { bufferedDestination, createNodeLoggers } from '../src/node/logger.js';
 import { createNodeMetrics } from '../src/node/metrics.js';
-import { requestIdOf } from '../src/http/request-id.js';
-import { answerStoredPage, parsePlainListQuery } from '../src/http/routes/users-stored-page.js';
+import { requestPipeline } from '../src/http/pipeline.js';
+import type { GatewayEnv } from '../src/http/request-vars.js';
+import { parsePlainListQuery, storedPageResponse } from '../src/http/routes/users-stored-page.js';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
@@ -70,29 +71,29 @@ async function main(): Promise<void> {
 }
 
 /**
- * The envelope: each step is the one the gateway's short way for a stored page takes, with its
- * functions (src/http/routes/users-stored-page.ts), less the cache and the second route form. A refused key or query
- * gets a bare 401 / 400: the bench only sends good ones, and its check asks for the 401.
+ * The envelope: each step is the one the gateway takes for a stored page, with its functions (the
+ * pipeline of src/http/pipeline.ts, the API key check, the plain query parse and the answer of
+ * src/http/routes/users-stored-page.ts), less the cache and the route's backend. A refused key or
+ * query gets a bare 401 / 400: the bench only sends good ones, and its check asks for the 401.
  */
 async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string): Promise<string> {
   const authenticate = createAuthenticator(
     [{ name: 'bench', key: BENCH_GATEWAY_KEY, scopes: ['read', 'write'] }],
     (text) => createHash('sha256').update(text, 'utf8').digest(),
   );
-  const { requestLogger } = createNodeLoggers({ level: 'info', destination: bufferedDestination(logFile) });
+  const { logger, requestLogger } = createNodeLoggers({ level: 'info', destination: bufferedDestination(logFile) });
   const metrics = createNodeMetrics({ processMetrics: true });
-  const app = new Hono().get('/v1/users', async (c) => {
-    const started = performance.now();
-    const requestId = requestIdOf(c.req.header('x-request-id'));
+  const app = new Hono<GatewayEnv>();
+  app.use('*', requestPipeline(logger, { requestLogger, metrics }));
+  app.get('/v1/users', async (c) => {
     const principal = await authenticate(c.req.header('authorization')).catch(() => undefined);
     if (!principal?.scopes.has('read')) return c.body(null, 401);
+    c.set('principal', principal);
     const url = c.req.url;
     const mark = url.indexOf('?');
     if (!parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1))) return c.body(null, 400);
     metrics.observeCache('bench', 'HIT');
-    return answerStoredPage({ metrics, requestLogger }, {
-      started, requestId, route: '/v1/users', backend: 'bench', principal: principal.name, page: { body, cache: 'HIT', ageSeconds: 0 },
-    });
+    return storedPageResponse(c.get('requestId'), { body, cache: 'HIT', ageSeconds: 0 });
   });
   return new Promise<string>((resolve) => {
     serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));

@@ -3,9 +3,8 @@ import { stringify } from 'yaml';
 import { createApp } from '../src/http/app.js';
 import { noStore } from '../src/cache/store.js';
 import { ListCache } from '../src/cache/list-cache.js';
-import { parseConfig } from '../src/config.js';
 import { createNodeLogger } from '../src/node/logger.js';
-import { createAdapters } from '../src/providers.js';
+import { createAdapters, parseConfig } from '../src/providers.js';
 
 /** A config whose values do not matter: routes and schemas are the same for any. */
 const DOC_CONFIG = JSON.stringify({

@@ -3,6 +3,11 @@
  * environment (or Worker bindings), and errors that name the bad field.
  */
 import { z } from 'zod';
+import { ConfigError } from './domain/errors.js';
+import { httpUrl, type BackendConfig } from './provider-kit/backend-config.js';
+import type { ProviderDefinition } from './provider-kit/provider.js';
+
+export { ConfigError };
 
 const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -10,67 +15,6 @@ export type Scope = (typeof SCOPES)[number];
 const backendName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'backend names are 1..63 of a-z, 0-9, _ and -, starting with a letter or digit');
-const httpUrl = z
-  .string()
-  .url()
-  .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL');
-const timeoutMs = z.number().int().min(100).max(120_000).default(10_000);
-/** Retries of an upstream GET (never of a write), within `timeoutMs`. Absent = 2 (src/reliability/upstream.ts). */
-const retries = z.number().int().min(0).max(2).optional();
-/** The backend's circuit breaker (src/reliability/circuit-breaker.ts). Absent fields = 5 failures, 10 s. */
-const breaker = z
-  .object({
-    failureThreshold: z.number().int().min(1).max(1000).optional(),
-    coolDownMs: z.number().int().min(100).max(3_600_000).optional(),
-  })
-  .strict()
-  .optional();
-
-export const SftpToGoBackendConfig = z
-  .object({
-    provider: z.literal('sftptogo'),
-    baseUrl: httpUrl.default('https://api.sftptogo.com'),
-    organizationId: z.string().min(1),
-    apiKey: z.string().min(1),
-    timeoutMs,
-    retries,
-    breaker,
-  })
-  .strict();
-export type SftpToGoBackendConfig = z.infer<typeof SftpToGoBackendConfig>;
-
-export const SftpgoBackendConfig = z
-  .object({
-    provider: z.literal('sftpgo'),
-    /**
-     * `auto` finds the server's API on first use; `v1` pins SFTPGo's REST API v1 (0.9.x and 1.x,
-     * told apart by the server). API v2 (SFTPGo 2.x) is not supported yet.
-     */
-    apiVersion: z
-      .enum(['auto', 'v1'], { error: 'must be "auto" or "v1" (REST API v2, for SFTPGo 2.x, is not supported yet)' })
-      .default('auto'),
-    /** The server root; the adapter adds `/api/v1`. */
-    baseUrl: httpUrl,
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    /** The SFTP endpoint users connect to, for `host` and `uri`. */
-    sftpHost: z.string().min(1).optional(),
-    sftpPort: z.number().int().min(1).max(65535).default(22),
-    homeDirectoryBase: z.string().regex(/^\//, 'must be an absolute path').default('/srv/sftpgo/data'),
-    timeoutMs,
-    retries,
-    breaker,
-  })
-  .strict()
-  .refine((b) => (b.username === undefined) === (b.password === undefined), {
-    message: 'username and password go together (HTTP basic auth)',
-    path: ['password'],
-  });
-export type SftpgoBackendConfig = z.infer<typeof SftpgoBackendConfig>;
-
-export const BackendConfig = z.discriminatedUnion('provider', [SftpToGoBackendConfig, SftpgoBackendConfig]);
-export type BackendConfig = z.infer<typeof BackendConfig>;
-
 const ApiKeyConfig = z
   .object({
     name: z.string().min(1).max(64),
@@ -101,7 +45,12 @@ export type AuditConfig = z.infer<typeof AuditConfig>;
 export const DEFAULT_FAILED_AUTH_PER_MINUTE = 20;
 export const DEFAULT_PASSWORD_MIN_LENGTH = 12;
 
-export const GatewayConfig = z
+/** The config schema of a gateway with these providers: each backend is checked by its provider's own schema. */
+function gatewayConfigSchema(providers: readonly ProviderDefinition[]) {
+  // zod wants the union's members as a non-empty tuple; the registry has at least one.
+  const schemas = providers.map((p) => p.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]];
+  const BackendConfig = z.discriminatedUnion('provider', schemas);
+  return z
   .object({
     server: z
       .object({
@@ -185,45 +134,16 @@ export const GatewayConfig = z
       }
     });
   });
-export type GatewayConfigInput = z.input<typeof GatewayConfig>;
+}
+
+export type GatewayConfigInput = z.input<ReturnType<typeof gatewayConfigSchema>>;
 
 /** The parsed config; `auth` is null only in demo mode (no key required). */
-export type GatewayConfig = Omit<z.infer<typeof GatewayConfig>, 'auth' | 'defaultBackend'> & {
+export type GatewayConfig = Omit<z.infer<ReturnType<typeof gatewayConfigSchema>>, 'auth' | 'defaultBackend' | 'backends'> & {
   auth: { apiKeys: ApiKeyConfig[]; failedAuthPerMinute: number } | null;
   defaultBackend: string;
+  backends: Record<string, BackendConfig>;
 };
-
-/**
- * A backend's identity for stored answers and idempotency records: its name, and a fingerprint of
- * the settings that decide what its answers hold (provider, base URL, organization, API version,
- * SFTPGo's SFTP host and port), so an entry made for one upstream is never served for another after a config change.
- * Credentials, timeouts and the like are left out: they change no answer.
- *
- * @example backendIdentity('onprem', { provider: 'sftpgo', baseUrl: 'http://10.0.0.5:8081', apiVersion: 'auto', … }) // 'onprem~3f9c2a71d04b8e65'
- */
-export function backendIdentity(name: string, backend: BackendConfig): string {
-  const decisive = backend.provider === 'sftptogo'
-    ? ['sftptogo', backend.baseUrl.replace(/\/+$/, ''), backend.organizationId]
-    // SFTPGo's answers carry the configured SFTP host and port (`host`, `uri`).
-    : ['sftpgo', backend.baseUrl.replace(/\/+$/, ''), backend.apiVersion, backend.sftpHost ?? null, backend.sftpPort];
-  return `${name}~${fnv1a64(JSON.stringify(decisive))}`;
-}
-
-/** Every backend's identity, computed once, as `ListCache`'s `identityOf` takes it. */
-export function backendIdentities(backends: Record<string, BackendConfig>): (name: string) => string {
-  const identities = new Map(Object.entries(backends).map(([name, cfg]) => [name, backendIdentity(name, cfg)]));
-  return (name) => identities.get(name) ?? name;
-}
-
-/** FNV-1a, 64 bits, as hex: a stable fingerprint on every runtime, with no async crypto at start. */
-function fnv1a64(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= BigInt(byte);
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return hash.toString(16).padStart(16, '0');
-}
 
 /** `server.shutdownGraceMs` when the config does not say. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -231,15 +151,6 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** The KV namespace binding of the `kv` cache driver when `cache.kvBinding` is absent. */
 export const DEFAULT_KV_BINDING = 'GATEWAY_CACHE';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(field ? `invalid configuration: ${field}: ${message}` : `invalid configuration: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /** Replaces `${NAME}` in every string of a JSON value; a missing variable is a ConfigError naming it. */
 export function interpolate(value: unknown, vars: Record<string, string | undefined>, path: string[] = []): unknown {
@@ -257,15 +168,24 @@ export function interpolate(value: unknown, vars: Record<string, string | undefi
   return value;
 }
 
-/** Parses config JSON text: interpolation, then the schema. Throws ConfigError naming the first bad field. */
-export function parseConfig(text: string, vars: Record<string, string | undefined>): GatewayConfig {
+const schemas = new WeakMap<readonly ProviderDefinition[], ReturnType<typeof gatewayConfigSchema>>();
+
+/**
+ * Parses config JSON text for a gateway with these providers (src/providers.ts's `parseConfig`
+ * passes the registry): interpolation, then the schema. Throws ConfigError naming the first bad field.
+ */
+export function parseConfigFor(
+  providers: readonly ProviderDefinition[], text: string, vars: Record<string, string | undefined>,
+): GatewayConfig {
+  let schema = schemas.get(providers);
+  if (!schema) schemas.set(providers, (schema = gatewayConfigSchema(providers)));
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new ConfigError('', `not valid JSON (${(err as Error).message})`);
   }
-  const result = GatewayConfig.safeParse(interpolate(json, vars));
+  const result = schema.safeParse(interpolate(json, vars));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new ConfigError(issue.path.join('.') || '(root)', issue.message);
@@ -277,6 +197,8 @@ export function parseConfig(text: string, vars: Record<string, string | undefine
   };
   return {
     ...cfg,
+    // Each checked by its provider's own schema, which extends BackendConfig.
+    backends: cfg.backends as unknown as Record<string, BackendConfig>,
     server: { ...cfg.server, ...serverOverrides },
     defaultBackend: cfg.defaultBackend ?? Object.keys(cfg.backends)[0]!,
   };

@@ -18,7 +18,7 @@ import { HTTP_AUDIT_DEFAULTS, auditRetryDelayMs, auditSignature, createHttpAudit
 import { createFileAuditSink, createNodeAuditSink, createStdoutAuditSink } from '../src/node/audit.js';
 import { createApp } from '../src/http/app.js';
 import { createMemoryStore } from '../src/cache/store.js';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/providers.js';
 import { ListCache } from '../src/cache/list-cache.js';
 import { createLogger } from '../src/observability/logger.js';
 import { bufferedDestination, createNodeLoggers } from '../src/node/logger.js';

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { createRedisStore } from '../src/node/redis-store.js';
-import { backendIdentity, type BackendConfig } from '../src/config.js';
+import type { SftpgoBackendConfig } from '../adapters/sftpgo/index.js';
+import type { SftpToGoBackendConfig } from '../adapters/sftptogo/index.js';
+import { backendIdentity } from '../src/providers.js';
 import { createTestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, uniquePrefix } from './helpers/redis.js';
 
@@ -15,10 +17,10 @@ const prefix = uniquePrefix('identity');
 afterAll(() => deleteKeys(SHARED_REDIS_URL, prefix));
 
 describe('backendIdentity', () => {
-  const sftpgo: BackendConfig = {
+  const sftpgo: SftpgoBackendConfig = {
     provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://10.0.0.5:8081', sftpPort: 22, homeDirectoryBase: '/srv', timeoutMs: 5000,
   };
-  const togo: BackendConfig = { provider: 'sftptogo', baseUrl: 'https://api.sftptogo.com', organizationId: 'org-1', apiKey: 'k', timeoutMs: 5000 };
+  const togo: SftpToGoBackendConfig = { provider: 'sftptogo', baseUrl: 'https://api.sftptogo.com', organizationId: 'org-1', apiKey: 'k', timeoutMs: 5000 };
 
   it('changes with what decides the answers: provider, base URL, organization, API version, the SFTP host and port shown', () => {
     const base = backendIdentity('onprem', sftpgo);

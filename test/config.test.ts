@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError } from '../src/config.js';
+import { parseConfig } from '../src/providers.js';
 
 const base = {
   auth: { apiKeys: [{ name: 'ops', key: '${OPS_KEY}', scopes: ['read', 'write', 'admin'] }] },

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createApp } from '../src/http/app.js';
 import { createMemoryStore, noStore, type CacheStore } from '../src/cache/store.js';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/providers.js';
 import { upstreamTimeout, upstreamUnavailable } from '../src/domain/errors.js';
 import { ListCache } from '../src/cache/list-cache.js';
 import { createNodeLogger } from '../src/node/logger.js';

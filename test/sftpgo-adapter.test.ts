@@ -7,12 +7,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import type { CallContext, ProviderAdapter } from '../src/provider-kit/adapter.js';
-import type { SftpgoBackendConfig } from '../src/config.js';
+import type { SftpgoBackendConfig } from '../adapters/sftpgo/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { AdapterUser, NetworkRuleInput, Permission } from '../src/domain/model.js';
 import { parseSshPublicKey, sshKeyIdOf } from '../src/domain/ssh-key.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
-import { SFTPGO_CAPABILITIES } from '../adapters/sftpgo/adapter.js';
+import { SFTPGO_FIELDS } from '../adapters/sftpgo/adapter.js';
+import { capabilitiesOf } from '../src/provider-kit/index.js';
 import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
 import { failure } from './helpers/errors.js';
@@ -76,16 +77,19 @@ function apiV2Server(): { fetch: typeof fetch; requests: string[] } {
   return { fetch: async (input, init) => app.fetch(new Request(input, init)), requests };
 }
 
+/** The sftpgo columns of CONTRACT §2: 1.x, and 0.9.x (the seed's shape). */
+const COMMON_CAPABILITIES = {
+  displayName: false, independentChroot: false, rename: false, passwordSet: true, expiration: true, limits: true,
+  usage: true, customPermissions: true, connections: true, quotaScans: true, passwordRotation: true, sshKeys: true,
+};
+const CAPABILITIES_1X = { ...COMMON_CAPABILITIES, networkRules: true, directoryPermissions: true };
+const CAPABILITIES_09X = { ...COMMON_CAPABILITIES, networkRules: false, directoryPermissions: false };
+
 describe('factory', () => {
   it('has the sftpgo capabilities of the contract, per shape; before any contact it assumes 1.x', () => {
     expect(adapter.provider).toBe('sftpgo');
-    const common = {
-      displayName: false, independentChroot: false, rename: false, passwordSet: true, expiration: true, limits: true,
-      usage: true, customPermissions: true, connections: true, quotaScans: true, passwordRotation: true, sshKeys: true,
-    };
-    expect(SFTPGO_CAPABILITIES.map).toEqual({ ...common, networkRules: true, directoryPermissions: true });
-    expect(SFTPGO_CAPABILITIES.list).toEqual({ ...common, networkRules: false, directoryPermissions: false });
-    expect(adapter.capabilities).toBe(SFTPGO_CAPABILITIES.map);
+    expect(capabilitiesOf(adapter)).toEqual(CAPABILITIES_1X);
+    expect(adapter.fields).toBe(SFTPGO_FIELDS.map);
     expect(adapter.permissions).toEqual(ELEVEN);
     expect(adapter.server!()).toEqual({ apiVersion: null, serverVersion: null });
   });
@@ -110,8 +114,8 @@ describe('finding the server', () => {
   it('0.9.4 is the list shape: eight names, no network rules or directory permissions', async () => {
     const { e, a } = oldServer();
     await a.resolve!(ctx, 'networkRules');
-    expect([a.capabilities, a.permissions, a.server!()]).toEqual([
-      SFTPGO_CAPABILITIES.list, EIGHT, { apiVersion: 'v1', serverVersion: '0.9.4' },
+    expect([capabilitiesOf(a), a.permissions, a.server!()]).toEqual([
+      CAPABILITIES_09X, EIGHT, { apiVersion: 'v1', serverVersion: '0.9.4' },
     ]);
     await a.createUser({ username: 'old_user', accessLevel: 'full' }, ctx);
     expect(e.requests.find((r) => r.method === 'POST')!.body).toMatchObject({ permissions: ['*'] });
@@ -131,7 +135,7 @@ describe('finding the server', () => {
       () => adapter.createUser({ username: 'x_user', accessLevel: 'full', displayName: 'X' }, ctx),
       () => adapter.createUser({ username: 'x_user', permissions: ['copy'] }, ctx),
       () => adapter.updateUser('1', { chrootDirectory: null }, ctx),
-      () => adapter.replaceNetworkRules!('1', [rule('10.0.0.0/8', { description: 'office' })], ctx),
+      () => adapter.operations.networkRules!.replaceNetworkRules('1', [rule('10.0.0.0/8', { description: 'office' })], ctx),
     ]) {
       expect((await failure(run())).status).toBe(422);
     }
@@ -155,7 +159,7 @@ describe('finding the server', () => {
     const arrayEmu = createSftpgoEmulator({ versionAsArray: true, version: '0.9.4' });
     const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: arrayEmu.fetch });
     await a.resolve!(ctx, 'networkRules');
-    expect([a.server!().serverVersion, a.capabilities.networkRules]).toEqual(['0.9.4', false]);
+    expect([a.server!().serverVersion, capabilitiesOf(a).networkRules]).toEqual(['0.9.4', false]);
 
     for (const [version, seeded, networkRules] of [['0.9.4', 1, false], ['1.2.2', 1, true], ['0.9.4', 0, true]] as const) {
       const e = createSftpgoEmulator({ version });
@@ -165,7 +169,7 @@ describe('finding the server', () => {
       const b = createSftpgoAdapter(config, { backend: 'onprem', fetch: odd });
       await b.resolve!(ctx, 'networkRules');
       // No users: 1.x, what servers run.
-      expect([b.server!(), b.capabilities.networkRules], `${version}, ${seeded} user`).toEqual([
+      expect([b.server!(), capabilitiesOf(b).networkRules], `${version}, ${seeded} user`).toEqual([
         { apiVersion: 'v1', serverVersion: 'dev-build' }, networkRules,
       ]);
     }
@@ -182,7 +186,7 @@ describe('finding the server', () => {
     target = old;
     const read = await a.getUser('1', ctx);
     expect([read.permissions, read.directoryPermissions]).toEqual([EIGHT, null]);
-    expect([a.server!(), a.capabilities.networkRules]).toEqual([{ apiVersion: null, serverVersion: null }, false]);
+    expect([a.server!(), capabilitiesOf(a).networkRules]).toEqual([{ apiVersion: null, serverVersion: null }, false]);
     await a.resolve!(ctx, 'networkRules');
     expect(a.server!().serverVersion).toBe('0.9.4');
   });
@@ -210,7 +214,7 @@ describe('finding the server', () => {
     const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: v2.fetch });
     const speaksV2 = /^the SFTPGo server at http:\/\/sftpgo\.test speaks REST API v2 \(SFTPGo 2\.x\), not API v1/;
     for (const run of [() => a.getUser('1', ctx), () => a.deleteUser('1', ctx), () => a.createUser({ username: 'x', accessLevel: 'full' }, ctx),
-      () => a.updateUser('1', { status: 'disabled' }, ctx), () => a.rotatePassword!('1', ctx), () => a.resolve!(ctx, 'networkRules')]) {
+      () => a.updateUser('1', { status: 'disabled' }, ctx), () => a.operations.passwordRotation!.rotatePassword('1', ctx), () => a.resolve!(ctx, 'networkRules')]) {
       const err = await failure(run());
       expect([err.status, err.code], err.detail).toEqual([502, 'upstream_error']);
       expect(err.detail).toMatch(speaksV2);
@@ -269,7 +273,7 @@ describe('createUser, 1.x', () => {
     expect(stored(user.id).permissions).toEqual({ '/': ['list', 'download', 'chmod'], '/all': ['*'], '/in': ['list', 'upload'] });
     expect(stored(user.id).filters).toMatchObject({ allowed_ip: ['192.0.2.7/32', '10.0.0.0/8'] });
     expect([user.accessLevel, user.directoryPermissions]).toEqual(['custom', { '/all': ELEVEN, '/in': ['list', 'upload'] }]);
-    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual([
+    expect(await adapter.operations.networkRules!.listNetworkRules(user.id, ctx)).toEqual([
       { id: '192.0.2.7_32', cidr: '192.0.2.7/32', protocol: 'any', enabled: true, description: null },
       { id: '10.0.0.0_8', cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null },
     ]);
@@ -546,10 +550,10 @@ describe('updateUser', () => {
     expect((await failure(adapter.updateUser('999', { status: 'active' }, ctx))).status).toBe(404);
     emu.clearRequests();
     for (const call of [
-      () => adapter.updateUser('0', {}, ctx), () => adapter.rotatePassword!('x', ctx), () => adapter.setPassword!('-1', 'Abcdefgh1', ctx),
-      () => adapter.addSshKey!('abc', {} as never, ctx), () => adapter.deleteSshKey!('', 'k', ctx), () => adapter.deleteUser('1e3', ctx),
-      () => adapter.listSshKeys!('3000000000', ctx), () => adapter.startQuotaScan!('07', ctx),
-      () => adapter.listNetworkRules!('0', ctx), () => adapter.replaceNetworkRules!('a', [], ctx),
+      () => adapter.updateUser('0', {}, ctx), () => adapter.operations.passwordRotation!.rotatePassword('x', ctx), () => adapter.operations.passwordSet!.setPassword('-1', 'Abcdefgh1', ctx),
+      () => adapter.operations.sshKeys!.addSshKey('abc', {} as never, ctx), () => adapter.operations.sshKeys!.deleteSshKey('', 'k', ctx), () => adapter.deleteUser('1e3', ctx),
+      () => adapter.operations.sshKeys!.listSshKeys('3000000000', ctx), () => adapter.operations.quotaScans!.startQuotaScan('07', ctx),
+      () => adapter.operations.networkRules!.listNetworkRules('0', ctx), () => adapter.operations.networkRules!.replaceNetworkRules('a', [], ctx),
     ]) {
       expect((await failure(call())).status).toBe(404);
     }
@@ -585,14 +589,14 @@ describe('nothing the model does not carry is lost (1.x)', () => {
       (b) => void (b.permissions = { '/': b.permissions['/']!, '/out': ['list'] })],
     ['networkRules replace allowed_ip only', (id) => adapter.updateUser(id, { networkRules: [rule('198.51.100.7')] }, ctx),
       (b) => void (b.filters.allowed_ip = ['198.51.100.7/32'])],
-    ['an empty rule set', (id) => adapter.replaceNetworkRules!(id, [], ctx), (b) => void delete b.filters.allowed_ip],
+    ['an empty rule set', (id) => adapter.operations.networkRules!.replaceNetworkRules(id, [], ctx), (b) => void delete b.filters.allowed_ip],
     ['sshKeys replace the keys only', (id) => adapter.updateUser(id, { sshKeys: [keyOf('ed25519').publicKey] }, ctx),
       (b) => void (b.public_keys = [keyOf('ed25519').publicKey])],
-    ['a rotation', (id) => adapter.rotatePassword!(id, ctx), (b) => void (b.password = expect.any(String) as never)],
-    ['a password set', (id) => adapter.setPassword!(id, 'Another-pass-7', ctx), (b) => void (b.password = 'Another-pass-7')],
-    ['a key add', async (id) => adapter.addSshKey!(id, await parseSshPublicKey(keyOf('ecdsa').publicKey), ctx),
+    ['a rotation', (id) => adapter.operations.passwordRotation!.rotatePassword(id, ctx), (b) => void (b.password = expect.any(String) as never)],
+    ['a password set', (id) => adapter.operations.passwordSet!.setPassword(id, 'Another-pass-7', ctx), (b) => void (b.password = 'Another-pass-7')],
+    ['a key add', async (id) => adapter.operations.sshKeys!.addSshKey(id, await parseSshPublicKey(keyOf('ecdsa').publicKey), ctx),
       (b) => void b.public_keys!.push(keyOf('ecdsa').publicKey)],
-    ['a key delete', (id) => adapter.deleteSshKey!(id, sshKeyIdOf(keyOf('rsa').fingerprint), ctx), (b) => void (b.public_keys = null)],
+    ['a key delete', (id) => adapter.operations.sshKeys!.deleteSshKey(id, sshKeyIdOf(keyOf('rsa').fingerprint), ctx), (b) => void (b.public_keys = null)],
   ])('%s: the whole upstream object is as before but for that change', async (_name, write, change) => {
     const user = await fullUser();
     const expected = whole(user.id);
@@ -632,7 +636,7 @@ describe('passwords', () => {
   it('rotates: a generated password PUT with the whole user', async () => {
     const user = await createAcme({ sshKeys: [keyOf('ecdsa').publicKey] });
     const before = Date.now();
-    const { password, rotatedAt } = await adapter.rotatePassword!(user.id, ctx);
+    const { password, rotatedAt } = await adapter.operations.passwordRotation!.rotatePassword(user.id, ctx);
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(Date.parse(rotatedAt)).toBeGreaterThanOrEqual(before - 1);
     expect(stored(user.id)).toMatchObject({ password, public_keys: [keyOf('ecdsa').publicKey] });
@@ -641,10 +645,10 @@ describe('passwords', () => {
 
   it('sets the caller password; an empty one is a 400 without a call', async () => {
     const user = await createAcme();
-    await adapter.setPassword!(user.id, 'Caller-set-3', ctx);
+    await adapter.operations.passwordSet!.setPassword(user.id, 'Caller-set-3', ctx);
     expect(stored(user.id).password).toBe('Caller-set-3');
     emu.clearRequests();
-    expect((await failure(adapter.setPassword!(user.id, '', ctx))).status).toBe(400);
+    expect((await failure(adapter.operations.passwordSet!.setPassword(user.id, '', ctx))).status).toBe(400);
     expect(emu.requests).toEqual([]);
   });
 });
@@ -654,7 +658,7 @@ describe('SSH keys', () => {
     const rsa = keyOf('rsa');
     const user = await createAcme({ sshKeys: [rsa.publicKey] });
     stored(user.id).public_keys!.push('ssh-rsa-cert-v01@openssh.com AAAA broken');
-    const keys = await adapter.listSshKeys!(user.id, ctx);
+    const keys = await adapter.operations.sshKeys!.listSshKeys(user.id, ctx);
     expect(keys).toEqual([{
       id: sshKeyIdOf(rsa.fingerprint), type: 'rsa', fingerprint: rsa.fingerprint, comment: rsa.comment,
       publicKey: rsa.publicKey, createdAt: null,
@@ -664,23 +668,23 @@ describe('SSH keys', () => {
 
   it('adds a key (409 when present) and keeps the other keys and fields', async () => {
     const user = await createAcme({ sshKeys: [keyOf('rsa').publicKey], limits: { quotaFiles: 5 } });
-    const added = await adapter.addSshKey!(user.id, await parseSshPublicKey(keyOf('ed25519').publicKey), ctx);
+    const added = await adapter.operations.sshKeys!.addSshKey(user.id, await parseSshPublicKey(keyOf('ed25519').publicKey), ctx);
     expect(added.fingerprint).toBe(keyOf('ed25519').fingerprint);
     expect(stored(user.id)).toMatchObject({
       public_keys: [keyOf('rsa').publicKey, keyOf('ed25519').publicKey], quota_files: 5, password: 'Initial-pass-1',
     });
     expect(emu.requests[1]!.body).not.toHaveProperty('password');
-    const again = await failure(adapter.addSshKey!(user.id, await parseSshPublicKey(`${keyOf('rsa').publicKey.split(' ').slice(0, 2).join(' ')} renamed`), ctx));
+    const again = await failure(adapter.operations.sshKeys!.addSshKey(user.id, await parseSshPublicKey(`${keyOf('rsa').publicKey.split(' ').slice(0, 2).join(' ')} renamed`), ctx));
     expect(again.status).toBe(409);
   });
 
   it('deletes a key by id; an unknown id is 404 without a PUT', async () => {
     const [a, b] = [keyOf('rsa'), keyOf('ed25519')];
     const user = await createAcme({ sshKeys: [a.publicKey, b.publicKey] });
-    await adapter.deleteSshKey!(user.id, sshKeyIdOf(a.fingerprint), ctx);
+    await adapter.operations.sshKeys!.deleteSshKey(user.id, sshKeyIdOf(a.fingerprint), ctx);
     expect(stored(user.id).public_keys).toEqual([b.publicKey]);
     emu.clearRequests();
-    const err = await failure(adapter.deleteSshKey!(user.id, 'nope', ctx));
+    const err = await failure(adapter.operations.sshKeys!.deleteSshKey(user.id, 'nope', ctx));
     expect(err.status).toBe(404);
     expect(calls()).toEqual([`GET /api/v1/user/${user.id}`]);
   });
@@ -692,7 +696,7 @@ describe('SSH keys', () => {
     const user = await createAcme({ sshKeys: [key.publicKey] }, a, e);
     delete stored(user.id, e).password;
     const before = structuredClone(stored(user.id, e));
-    for (const run of [() => a.deleteSshKey!(user.id, sshKeyIdOf(key.fingerprint), ctx), () => a.updateUser(user.id, { sshKeys: [] }, ctx)]) {
+    for (const run of [() => a.operations.sshKeys!.deleteSshKey(user.id, sshKeyIdOf(key.fingerprint), ctx), () => a.updateUser(user.id, { sshKeys: [] }, ctx)]) {
       const err = await failure(run());
       expect([err.status, err.code]).toEqual([409, 'conflict']);
       expect(err.detail).toMatch(/has no password: .* would leave no way to log in; set a password first/);
@@ -703,25 +707,25 @@ describe('SSH keys', () => {
   it('reads every fixture key type back', async () => {
     const lines = sshKeys.map((k) => k.publicKey);
     const user = await createAcme({ sshKeys: lines });
-    expect((await adapter.listSshKeys!(user.id, ctx)).map((k) => k.fingerprint)).toEqual(sshKeys.map((k) => k.fingerprint));
+    expect((await adapter.operations.sshKeys!.listSshKeys(user.id, ctx)).map((k) => k.fingerprint)).toEqual(sshKeys.map((k) => k.fingerprint));
   });
 });
 
 describe('network rules (1.x)', () => {
   it('replaces allowed_ip as a whole set and lists it; [] removes every rule', async () => {
     const user = await createAcme();
-    const rules = await adapter.replaceNetworkRules!(user.id, [rule('203.0.113.7'), rule('2001:DB8::/32'), rule('203.0.113.7/32')], ctx);
+    const rules = await adapter.operations.networkRules!.replaceNetworkRules(user.id, [rule('203.0.113.7'), rule('2001:DB8::/32'), rule('203.0.113.7/32')], ctx);
     expect(rules.map((r) => [r.id, r.cidr])).toEqual([['203.0.113.7_32', '203.0.113.7/32'], ['2001:db8::_32', '2001:db8::/32']]);
     expect(stored(user.id).filters.allowed_ip).toEqual(['203.0.113.7/32', '2001:db8::/32']);
-    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual(rules);
-    expect(await adapter.replaceNetworkRules!(user.id, [], ctx)).toEqual([]);
-    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual([]);
+    expect(await adapter.operations.networkRules!.listNetworkRules(user.id, ctx)).toEqual(rules);
+    expect(await adapter.operations.networkRules!.replaceNetworkRules(user.id, [], ctx)).toEqual([]);
+    expect(await adapter.operations.networkRules!.listNetworkRules(user.id, ctx)).toEqual([]);
   });
 
   it('refuses a rule SFTPGo cannot hold with 422, before any call', async () => {
     const user = await createAcme();
     for (const over of [{ protocol: 'ftps' }, { enabled: false }, { description: 'x' }] as const) {
-      const err = await failure(adapter.replaceNetworkRules!(user.id, [rule('10.0.0.0/8', over)], ctx));
+      const err = await failure(adapter.operations.networkRules!.replaceNetworkRules(user.id, [rule('10.0.0.0/8', over)], ctx));
       expect([err.status, err.code]).toEqual([422, 'not_supported_by_provider']);
     }
     expect(emu.requests).toEqual([]);
@@ -732,16 +736,16 @@ describe('connections and quota scans', () => {
   it('lists connections as reported and closes one by its encoded id', async () => {
     const urls: string[] = [];
     adapter = createSftpgoAdapter(config, { backend: 'onprem', fetch: (input, init) => (urls.push(String(input)), emu.fetch(input, init)) });
-    const conns = await adapter.listConnections!(ctx);
+    const conns = await adapter.operations.connections!.listConnections(ctx);
     expect(conns).toHaveLength(3);
     expect(conns[0]).toMatchObject({
       id: '6a1c3b4f5e2d7a8b9c0d1e2f3a4b5c6d', username: 'alice', protocol: 'SFTP', remoteAddress: '192.0.2.10:52144',
       transfers: [{ operation: 'upload', path: '/uploads/report.csv', bytes: 1_048_576, lastActivityAt: null }],
     });
     expect(conns[0]!.transfers[0]!.startedAt).toMatch(/Z$/);
-    await adapter.closeConnection!(conns[1]!.id, ctx);
+    await adapter.operations.connections!.closeConnection(conns[1]!.id, ctx);
     expect(emu.connections).toHaveLength(2);
-    const err = await failure(adapter.closeConnection!('a/b c', ctx));
+    const err = await failure(adapter.operations.connections!.closeConnection('a/b c', ctx));
     expect([err.status, err.detail]).toEqual([404, 'connection a/b c not found']);
     expect(urls.at(-1)).toBe('http://sftpgo.test/api/v1/connection/a%2Fb%20c');
   });
@@ -750,13 +754,13 @@ describe('connections and quota scans', () => {
     const e = createSftpgoEmulator({ version, scanDurationMs: 60_000 });
     const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: e.fetch });
     const user = await createAcme({}, a, e);
-    await a.startQuotaScan!(user.id, ctx);
+    await a.operations.quotaScans!.startQuotaScan(user.id, ctx);
     expect(calls(e)).toEqual([`GET /api/v1/user/${user.id}`, 'POST /api/v1/quota_scan']);
     expect(e.requests[1]!.body).toMatchObject({ id: Number(user.id), username: 'acme_uploads' });
-    const err = await failure(a.startQuotaScan!(user.id, ctx));
+    const err = await failure(a.operations.quotaScans!.startQuotaScan(user.id, ctx));
     expect([err.status, err.detail]).toEqual([409, 'a quota scan is already running for acme_uploads']);
-    expect(await a.listQuotaScans!(ctx)).toEqual([{ username: 'acme_uploads', startedAt: expect.stringMatching(/Z$/) }]);
-    expect((await failure(a.startQuotaScan!('404', ctx))).status).toBe(404);
+    expect(await a.operations.quotaScans!.listQuotaScans(ctx)).toEqual([{ username: 'acme_uploads', startedAt: expect.stringMatching(/Z$/) }]);
+    expect((await failure(a.operations.quotaScans!.startQuotaScan('404', ctx))).status).toBe(404);
     e.reset();
   });
 });

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CallContext } from '../src/provider-kit/adapter.js';
-import type { SftpgoBackendConfig } from '../src/config.js';
+import type { SftpgoBackendConfig } from '../adapters/sftpgo/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
 import { ApiResponse, UpstreamConnectionList, UpstreamQuotaScanList, UpstreamUser, UpstreamUserList, parseUpstream } from '../adapters/sftpgo/schema.js';
@@ -185,8 +185,8 @@ describe('the adapter on the recorded answers', () => {
       'GET /api/v1/quota_scan': 'quota-scans.txt',
     });
     const a = createSftpgoAdapter(config, { backend: 'onprem', fetch: server.fetch });
-    expect(await a.listConnections!(ctx)).toEqual([]);
-    expect((await failure(a.closeConnection!('doesnotexist', ctx))).detail).toBe('connection doesnotexist not found');
-    expect(await a.listQuotaScans!(ctx)).toEqual([]);
+    expect(await a.operations.connections!.listConnections(ctx)).toEqual([]);
+    expect((await failure(a.operations.connections!.closeConnection('doesnotexist', ctx))).detail).toBe('connection doesnotexist not found');
+    expect(await a.operations.quotaScans!.listQuotaScans(ctx)).toEqual([]);
   });
 });

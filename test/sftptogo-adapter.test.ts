@@ -5,11 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallContext, ProviderAdapter } from '../src/provider-kit/adapter.js';
-import type { SftpToGoBackendConfig } from '../src/config.js';
+import type { SftpToGoBackendConfig } from '../adapters/sftptogo/index.js';
+import { capabilitiesOf } from '../src/provider-kit/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { AdapterUser, NetworkRuleInput } from '../src/domain/model.js';
 import { parseSshPublicKey } from '../src/domain/ssh-key.js';
-import { createSftpToGoAdapter, SFTPTOGO_CAPABILITIES } from '../adapters/sftptogo/index.js';
+import { createSftpToGoAdapter, SFTPTOGO_FIELDS } from '../adapters/sftptogo/index.js';
 import {
   createSftpToGoEmulator, serveSftpToGoEmulator, type SftpToGoEmulator,
 } from '../adapters/sftptogo/emulator/emulator.js';
@@ -53,12 +54,12 @@ async function createAcme(extra: Record<string, unknown> = {}) {
 describe('factory', () => {
   it('has the sftptogo capabilities of the contract', () => {
     expect(adapter.provider).toBe('sftptogo');
-    expect(adapter.capabilities).toEqual({
+    expect(capabilitiesOf(adapter)).toEqual({
       displayName: true, networkRules: true, independentChroot: true, rename: true, passwordSet: false,
       expiration: false, limits: false, usage: false, customPermissions: false, connections: false, quotaScans: false,
       passwordRotation: true, sshKeys: true, directoryPermissions: false,
     });
-    expect(SFTPTOGO_CAPABILITIES).toBe(adapter.capabilities);
+    expect(adapter.fields).toBe(SFTPTOGO_FIELDS);
     expect(adapter.permissions).toEqual(['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks']);
     expect(adapter.listAllUsers).toBeTypeOf('function');
     expect(adapter).not.toHaveProperty('setPassword');
@@ -172,7 +173,7 @@ describe('getUser and ids', () => {
     const { user } = await a.createUser({ username: 'extra_field_user', accessLevel: 'read-only', sshKeys: [keyOf('ed25519').publicKey] }, ctx);
     expect(user.raw().MfaEnabled).toBe(false);
     expect((await a.listUsers({ limit: 10, offset: 0, order: 'asc' }, ctx)).data).toHaveLength(2);
-    const [key] = await a.listSshKeys!(user.id, ctx);
+    const [key] = await a.operations.sshKeys!.listSshKeys(user.id, ctx);
     expect(key).toMatchObject({ fingerprint: keyOf('ed25519').fingerprint });
     expect(await a.health(ctx)).toMatchObject({ ok: true });
   });
@@ -225,7 +226,7 @@ describe('createUser', () => {
     });
     expect(user.sshKeyCount).toBe(2);
     expect(generatedPassword).toBe(emu.credentials.get(id)!.Password);
-    expect((await adapter.listNetworkRules!(id, ctx)).map((r) => r.cidr)).toEqual(['203.0.113.9/32', '2001:db8::/32']);
+    expect((await adapter.operations.networkRules!.listNetworkRules(id, ctx)).map((r) => r.cidr)).toEqual(['203.0.113.9/32', '2001:db8::/32']);
   });
 
   it('answers 409 for a taken username', async () => {
@@ -475,7 +476,7 @@ describe('deleteUser', () => {
 describe('rotatePassword', () => {
   it('POSTs a rotation, then reads the new password back', async () => {
     const { user, generatedPassword } = await createAcme();
-    const rotation = await adapter.rotatePassword!(user.id, ctx);
+    const rotation = await adapter.operations.passwordRotation!.rotatePassword(user.id, ctx);
     expect(calls()).toEqual([`POST /users/${user.id}/credential-rotations`, `GET /users/${user.id}`]);
     const stored = emu.credentials.get(user.id)!;
     expect(rotation).toEqual({ password: stored.Password, rotatedAt: new Date(stored.PasswordCreatedAt).toISOString() });
@@ -483,7 +484,7 @@ describe('rotatePassword', () => {
   });
 
   it('an unknown user is a 404 without a read', async () => {
-    const err = await failure(adapter.rotatePassword!('ffffffffffffffffffffffffffffff', ctx));
+    const err = await failure(adapter.operations.passwordRotation!.rotatePassword('ffffffffffffffffffffffffffffff', ctx));
     expect(err.status).toBe(404);
     expect(calls()).toEqual(['POST /users/ffffffffffffffffffffffffffffff/credential-rotations']);
   });
@@ -498,7 +499,7 @@ describe('rotatePassword', () => {
     };
     const a = createSftpToGoAdapter(config, { backend: 'togo', fetch: blank });
     const before = Date.now();
-    const { rotatedAt } = await a.rotatePassword!(user.id, ctx);
+    const { rotatedAt } = await a.operations.passwordRotation!.rotatePassword(user.id, ctx);
     expect(Date.parse(rotatedAt)).toBeGreaterThanOrEqual(before - 1);
   });
 });
@@ -507,7 +508,7 @@ describe('SSH keys', () => {
   it('adds a key after checking it is not there, and lists it with its own id', async () => {
     const { user } = await createAcme();
     const fx = keyOf('ed25519');
-    const added = await adapter.addSshKey!(user.id, await parseSshPublicKey(fx.publicKey), ctx);
+    const added = await adapter.operations.sshKeys!.addSshKey(user.id, await parseSshPublicKey(fx.publicKey), ctx);
     expect(calls()).toEqual([`GET /users/${user.id}/ssh-public-keys`, `POST /users/${user.id}/ssh-public-keys`]);
     expect(emu.requests[1]!.body).toEqual({ SshPublicKeyBody: fx.publicKey });
     const stored = emu.credentials.get(user.id)!.SshKeys[0]!;
@@ -515,14 +516,14 @@ describe('SSH keys', () => {
       id: stored.Id, type: 'ed25519', fingerprint: fx.fingerprint, comment: fx.comment, publicKey: fx.publicKey,
       createdAt: new Date(stored.CreatedAt).toISOString(),
     });
-    expect(await adapter.listSshKeys!(user.id, ctx)).toEqual([added]);
+    expect(await adapter.operations.sshKeys!.listSshKeys(user.id, ctx)).toEqual([added]);
     expect((await adapter.getUser(user.id, ctx)).sshKeyCount).toBe(1);
   });
 
   it('the same key (another comment) is a 409 without a POST', async () => {
     const fx = keyOf('rsa');
     const { user } = await createAcme({ sshKeys: [fx.publicKey] });
-    const err = await failure(adapter.addSshKey!(user.id, await parseSshPublicKey(`${fx.publicKey.split(' ').slice(0, 2).join(' ')} other@host`), ctx));
+    const err = await failure(adapter.operations.sshKeys!.addSshKey(user.id, await parseSshPublicKey(`${fx.publicKey.split(' ').slice(0, 2).join(' ')} other@host`), ctx));
     expect([err.status, err.code]).toEqual([409, 'conflict']);
     expect(calls()).toEqual([`GET /users/${user.id}/ssh-public-keys`]);
   });
@@ -530,34 +531,34 @@ describe('SSH keys', () => {
   it('an upstream 409 on the POST (a race) is a 409 too', async () => {
     const { user } = await createAcme();
     emu.setFaults({ status: 409, match: { method: 'POST' } });
-    const err = await failure(adapter.addSshKey!(user.id, await parseSshPublicKey(keyOf('rsa').publicKey), ctx));
+    const err = await failure(adapter.operations.sshKeys!.addSshKey(user.id, await parseSshPublicKey(keyOf('rsa').publicKey), ctx));
     expect([err.status, err.code]).toEqual([409, 'conflict']);
   });
 
   it('deletes a key by id; an unknown or impossible key id is 404 without a DELETE', async () => {
     const { user } = await createAcme({ sshKeys: [keyOf('rsa').publicKey, keyOf('ecdsa').publicKey] });
     const [first, second] = emu.credentials.get(user.id)!.SshKeys.map((k) => k.Id);
-    await adapter.deleteSshKey!(user.id, first!, ctx);
+    await adapter.operations.sshKeys!.deleteSshKey(user.id, first!, ctx);
     expect(calls()).toEqual([`GET /users/${user.id}/ssh-public-keys`, `DELETE /users/${user.id}/ssh-public-keys/${first}`]);
     expect(emu.credentials.get(user.id)!.SshKeys.map((k) => k.Id)).toEqual([second]);
     emu.clearRequests();
-    expect((await failure(adapter.deleteSshKey!(user.id, first!, ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.sshKeys!.deleteSshKey(user.id, first!, ctx))).status).toBe(404);
     expect(calls()).toEqual([`GET /users/${user.id}/ssh-public-keys`]);
     emu.clearRequests();
-    expect((await failure(adapter.deleteSshKey!(user.id, 'a:b', ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.sshKeys!.deleteSshKey(user.id, 'a:b', ctx))).status).toBe(404);
     expect(emu.requests).toEqual([]);
   });
 
   it('keys of an unknown user are a 404', async () => {
     const gone = 'ffffffffffffffffffffffffffffff';
-    expect((await failure(adapter.listSshKeys!(gone, ctx))).status).toBe(404);
-    expect((await failure(adapter.addSshKey!(gone, await parseSshPublicKey(keyOf('rsa').publicKey), ctx))).status).toBe(404);
-    expect((await failure(adapter.deleteSshKey!(gone, '97285e07-09fd-42de-a1d0-997a0818310a', ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.sshKeys!.listSshKeys(gone, ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.sshKeys!.addSshKey(gone, await parseSshPublicKey(keyOf('rsa').publicKey), ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.sshKeys!.deleteSshKey(gone, '97285e07-09fd-42de-a1d0-997a0818310a', ctx))).status).toBe(404);
   });
 
   it("reads every fixture type back with ssh-keygen's fingerprint", async () => {
     const { user } = await createAcme({ sshKeys: sshKeys.map((k) => k.publicKey) });
-    const listed = await adapter.listSshKeys!(user.id, ctx);
+    const listed = await adapter.operations.sshKeys!.listSshKeys(user.id, ctx);
     expect(listed.map((k) => [k.type, k.fingerprint, k.comment])).toEqual(sshKeys.map((k) => [k.type, k.fingerprint, k.comment]));
   });
 
@@ -567,7 +568,7 @@ describe('SSH keys', () => {
     a!.Fingerprint = 'SHA256:RcoHnamHrApC'; // what the upstream says does not count when the body parses
     b!.SshPublicKeyBody = 'ssh-ed25519 AAAAC3Nza...truncated';
     b!.Fingerprint = 'SHA256:upstream-says';
-    const [ka, kb] = await adapter.listSshKeys!(user.id, ctx);
+    const [ka, kb] = await adapter.operations.sshKeys!.listSshKeys(user.id, ctx);
     expect(ka!.fingerprint).toBe(keyOf('rsa').fingerprint);
     expect(kb).toMatchObject({ type: 'ed25519', fingerprint: 'SHA256:upstream-says', publicKey: 'ssh-ed25519 AAAAC3Nza...truncated' });
     expect(logLines.join('\n')).toMatch(/does not parse/);
@@ -577,7 +578,7 @@ describe('SSH keys', () => {
 describe('network rules', () => {
   it('lists the rules of the credential (the default one of a new credential)', async () => {
     const { user } = await createAcme();
-    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual([{
+    expect(await adapter.operations.networkRules!.listNetworkRules(user.id, ctx)).toEqual([{
       id: emu.credentials.get(user.id)!.InboundRules[0]!.Id, cidr: '0.0.0.0/0', protocol: 'sftp', enabled: true,
       description: 'Allow all inbound traffic from anywhere',
     }]);
@@ -586,7 +587,7 @@ describe('network rules', () => {
 
   it('replaces the whole set in one PATCH (Action allow, a sent id kept) and answers what the PATCH answered', async () => {
     const { user } = await createAcme();
-    const rules = await adapter.replaceNetworkRules!(user.id, [
+    const rules = await adapter.operations.networkRules!.replaceNetworkRules(user.id, [
       rule('203.0.113.7'), rule('198.51.100.0/24', { id: 'office-rule', protocol: 'sftp', enabled: false, description: 'office' }),
     ], ctx);
     expect(calls()).toEqual([`PATCH /users/${user.id}`]);
@@ -599,17 +600,17 @@ describe('network rules', () => {
       { id: stored[0]!.Id, cidr: '203.0.113.7/32', protocol: 'any', enabled: true, description: null },
       { id: 'office-rule', cidr: '198.51.100.0/24', protocol: 'sftp', enabled: false, description: 'office' },
     ]);
-    expect(await adapter.listNetworkRules!(user.id, ctx)).toEqual(rules);
-    expect(await adapter.replaceNetworkRules!(user.id, [], ctx)).toEqual([]);
+    expect(await adapter.operations.networkRules!.listNetworkRules(user.id, ctx)).toEqual(rules);
+    expect(await adapter.operations.networkRules!.replaceNetworkRules(user.id, [], ctx)).toEqual([]);
   });
 
   it('reads a bare IP that the upstream holds as /32, and an unknown user is a 404', async () => {
     const { user } = await createAcme();
     emu.credentials.get(user.id)!.InboundRules[0]!.Source = '192.0.2.1';
-    expect((await adapter.listNetworkRules!(user.id, ctx))[0]!.cidr).toBe('192.0.2.1/32');
+    expect((await adapter.operations.networkRules!.listNetworkRules(user.id, ctx))[0]!.cidr).toBe('192.0.2.1/32');
     const gone = 'ffffffffffffffffffffffffffffff';
-    expect((await failure(adapter.listNetworkRules!(gone, ctx))).status).toBe(404);
-    expect((await failure(adapter.replaceNetworkRules!(gone, [rule('10.0.0.1')], ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.networkRules!.listNetworkRules(gone, ctx))).status).toBe(404);
+    expect((await failure(adapter.operations.networkRules!.replaceNetworkRules(gone, [rule('10.0.0.1')], ctx))).status).toBe(404);
   });
 });
 
@@ -708,7 +709,7 @@ describe('over a real socket', () => {
       expect(generatedPassword).toBe(socketEmu.credentials.get(user.id)!.Password);
       expect(user.sshKeyCount).toBe(1);
       expect(plain(await real.getUser(user.id, ctx))).toEqual(plain(user));
-      const rotation = await real.rotatePassword!(user.id, ctx);
+      const rotation = await real.operations.passwordRotation!.rotatePassword(user.id, ctx);
       expect(rotation.password).toBe(socketEmu.credentials.get(user.id)!.Password);
       expect(await real.health(ctx)).toEqual({ ok: true, detail: 'SFTP To Go: 2 credentials' });
       await real.deleteUser(user.id, ctx);

@@ -16,7 +16,7 @@ import { createNodeTransport } from '../src/node/transport.js';
 import { UpstreamClient, type UpstreamClientOptions, type UpstreamRequest, type UpstreamTransport } from '../src/reliability/upstream.js';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/providers.js';
 import { freePort } from './helpers/redis.js';
 import { failure } from './helpers/errors.js';
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallContext } from '../src/provider-kit/adapter.js';
 import { CircuitBreaker } from '../src/reliability/circuit-breaker.js';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/providers.js';
 import { createLogger } from '../src/observability/logger.js';
 import { UpstreamClient, retryAfterMs, type UpstreamClientOptions, type UpstreamRequest } from '../src/reliability/upstream.js';
 import { failure } from './helpers/errors.js';

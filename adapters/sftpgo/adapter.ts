@@ -7,20 +7,15 @@
  * per-user mutex, every field the server sent kept), duplicates answered as 500, `/version` as
  * object or array.
  */
-import type {
-  AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, ServerInfo, UserPage,
-} from '../../src/provider-kit/adapter.js';
-import { SftpgoBackendConfig } from '../../src/config.js';
-import { GatewayError, conflict, notFound } from '../../src/domain/errors.js';
-import { isJsonObject } from '../../src/domain/json.js';
-import { KeyedMutex } from '../../src/reliability/keyed-mutex.js';
-import type { Capabilities, NetworkRule, NetworkRuleInput, Permission, SshKey, UserCreate, UserPatch } from '../../src/domain/model.js';
-import { generatePassword } from '../../src/domain/secrets.js';
-import { parseSshKeyList, parseSshPublicKey, sshKeyIdOf, type ParsedSshKey } from '../../src/domain/ssh-key.js';
-import { UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse } from '../../src/reliability/upstream.js';
 import {
-  checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions, type ProviderVoice,
-} from '../../src/provider-kit/failure.js';
+  checkBackendConfig, conflict, GatewayError, generatePassword, interpretFailure, isJsonObject, isOperationCapability, KeyedMutex, notFound,
+  parseSshKeyList, parseSshPublicKey, scrub, sshKeyIdOf, UpstreamClient, upstreamMessage, withoutUriPassword,
+  type AdapterDeps, type CallContext, type FieldCapabilities, type Operations, type CreatedUserResult, type FailureOptions,
+  type HealthResult, type ListUsersQuery, type NetworkRule, type NetworkRuleInput, type ParsedSshKey,
+  type Permission, type ProviderAdapter, type ProviderVoice, type ServerInfo, type SshKey, type UpstreamRequest,
+  type UpstreamResponse, type UserCreate, type UserPage, type UserPatch,
+} from '../../src/provider-kit/index.js';
+import { SftpgoBackendConfig } from './config.js';
 import {
   checkUserPatch, mergeUserPatch, networkRulesFromUpstream, storedBody, toConnection, toQuotaScan, toSshKey,
   toUpstreamCreate, toUser, vocabularyOfShape, type BackendContext, type V1Shape,
@@ -31,29 +26,23 @@ import {
 } from './schema.js';
 import { ServerProbe } from './server.js';
 
-/** The sftpgo columns of CONTRACT §2: 0.9.x (the seed's shape) and 1.x. */
-const CAPABILITIES_1X: Readonly<Capabilities> = Object.freeze({
+/**
+ * The fields of the sftpgo columns of CONTRACT §2 in each shape of API v1: 0.9.x (the seed's
+ * shape) has no directory permissions. Its operations are `operations` below (network rules on 1.x only).
+ */
+const FIELDS_1X: FieldCapabilities = Object.freeze({
   displayName: false,
-  networkRules: true,
   independentChroot: false,
   rename: false,
-  passwordSet: true,
   expiration: true,
   limits: true,
   usage: true,
   customPermissions: true,
-  connections: true,
-  quotaScans: true,
-  passwordRotation: true,
-  sshKeys: true,
   directoryPermissions: true,
 });
-const CAPABILITIES_09X: Readonly<Capabilities> = Object.freeze({ ...CAPABILITIES_1X, networkRules: false, directoryPermissions: false });
-
-/** What the backend can do in each shape of API v1. */
-export const SFTPGO_CAPABILITIES: Readonly<Record<V1Shape, Readonly<Capabilities>>> = Object.freeze({
-  list: CAPABILITIES_09X,
-  map: CAPABILITIES_1X,
+export const SFTPGO_FIELDS: Readonly<Record<V1Shape, FieldCapabilities>> = Object.freeze({
+  list: Object.freeze({ ...FIELDS_1X, directoryPermissions: false }),
+  map: FIELDS_1X,
 });
 
 /** SFTPGo clamps `limit` above this. */
@@ -443,17 +432,36 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     return { apiVersion: facts?.apiVersion ?? null, serverVersion: facts?.serverVersion ?? null };
   }
 
+  const operations09x: Operations = Object.freeze({
+    passwordRotation: { rotatePassword },
+    passwordSet: { setPassword },
+    sshKeys: { listSshKeys, addSshKey, deleteSshKey },
+    connections: { listConnections, closeConnection },
+    quotaScans: { listQuotaScans, startQuotaScan },
+  });
+  const operationsByShape: Record<V1Shape, Operations> = {
+    list: operations09x,
+    map: Object.freeze({ ...operations09x, networkRules: { listNetworkRules, replaceNetworkRules } }),
+  };
+
   return {
     provider: 'sftpgo',
-    get capabilities() {
-      return SFTPGO_CAPABILITIES[shape()];
+    get fields() {
+      return SFTPGO_FIELDS[shape()];
+    },
+    get operations() {
+      return operationsByShape[shape()];
     },
     get permissions(): readonly Permission[] {
       return vocabularyOfShape(shape()).names;
     },
     server,
     async resolve(ctx, capability) {
-      if (CAPABILITIES_09X[capability] !== CAPABILITIES_1X[capability]) await probe.ensure(ctx);
+      // Only what differs between the shapes needs the server found first.
+      const differs = isOperationCapability(capability)
+        ? (operationsByShape.list[capability] === undefined) !== (operationsByShape.map[capability] === undefined)
+        : SFTPGO_FIELDS.list[capability] !== SFTPGO_FIELDS.map[capability];
+      if (differs) await probe.ensure(ctx);
     },
     listUsers,
     getUser,
@@ -462,18 +470,8 @@ export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDe
     deleteUser,
     health,
     circuit: deps.breaker?.state.bind(deps.breaker),
-    rotatePassword,
-    setPassword,
-    listSshKeys,
-    addSshKey,
-    deleteSshKey,
-    listNetworkRules,
-    replaceNetworkRules,
-    listConnections,
-    closeConnection,
-    listQuotaScans,
-    startQuotaScan,
   };
+
 }
 
 /** What `run` throws, or undefined when it does not. */

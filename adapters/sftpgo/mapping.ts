@@ -5,23 +5,13 @@
  * adapter passes in what they need (parsed keys, a password, the server's shape).
  * The write-side functions also refuse what SFTPGo cannot represent (422) before any call.
  */
-import type {
-  AdapterUser, Connection, Limits, LimitsInput, NetworkRule, NetworkRuleInput, Permission, QuotaScan, SshKey, Usage,
-  UserCreate, UserPatch, UserStatus,
-} from '../../src/domain/model.js';
-import { BASIC_PERMISSIONS } from '../../src/domain/model.js';
-import type { ParsedSshKey } from '../../src/domain/ssh-key.js';
-import { sshKeyIdOf } from '../../src/domain/ssh-key.js';
 import {
-  BASIC_VOCABULARY, accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, requestedDirectories,
-  requestedPermissions, vocabularyOf, type Vocabulary,
-} from '../../src/domain/permissions.js';
-import { normalizeCidr } from '../../src/domain/cidr.js';
-import { cleanPath } from '../../src/domain/paths.js';
-import { isoFromMs } from '../../src/domain/iso-time.js';
-import { wellFormed } from '../../src/domain/unicode.js';
-import { invalidRequest } from '../../src/domain/errors.js';
-import { UnsupportedFields } from '../../src/provider-kit/failure.js';
+  accessLevelOf, BASIC_PERMISSIONS, BASIC_VOCABULARY, canonicalPermissions, cleanPath, invalidRequest, isoFromMs,
+  namesOutside, nearestLevels, normalizeCidr, requestedDirectories, requestedPermissions, sshKeyIdOf,
+  UnsupportedFields, vocabularyOf, wellFormed, type AdapterUser, type Connection, type Limits, type LimitsInput,
+  type NetworkRule, type NetworkRuleInput, type ParsedSshKey, type Permission, type QuotaScan, type SshKey,
+  type Usage, type UserCreate, type UserPatch, type UserStatus, type Vocabulary,
+} from '../../src/provider-kit/index.js';
 import type {
   UpstreamConnection, UpstreamPermission, UpstreamPermissionMap, UpstreamQuotaScan, UpstreamUser, UpstreamUserBody,
 } from './schema.js';

@@ -6,9 +6,9 @@
  * read-merge-write PUT carry them unchanged).
  */
 import { z } from 'zod';
-import { PERMISSIONS } from '../../src/domain/model.js';
-import { parseAnswer, parseAnswerList } from '../../src/provider-kit/failure.js';
-import { isJsonObject } from '../../src/domain/json.js';
+import {
+  isJsonObject, parseAnswer, parseAnswerList, PERMISSIONS,
+} from '../../src/provider-kit/index.js';
 
 /** SFTPGo ids are positive int32 (the seed's `format: int32, minimum: 1`). */
 export const INT32_MAX = 2_147_483_647;

@@ -4,9 +4,9 @@
  * Found once, on first use, from `GET /api/v1/version`; remembered per backend; forgotten when an
  * answer shows the other shape (the server was replaced), so the next use finds it again.
  */
-import type { CallContext } from '../../src/provider-kit/adapter.js';
-import { GatewayError, upstreamError } from '../../src/domain/errors.js';
-import type { UpstreamClient, UpstreamResponse } from '../../src/reliability/upstream.js';
+import {
+  GatewayError, upstreamError, type CallContext, type UpstreamClient, type UpstreamResponse,
+} from '../../src/provider-kit/index.js';
 import type { V1Shape } from './mapping.js';
 import { shapeOf } from './mapping.js';
 import { VersionAnswer, isUpstreamUser } from './schema.js';

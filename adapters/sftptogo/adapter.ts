@@ -5,25 +5,16 @@
  * create (and the credential deleted again when they fail), the root credential protected, the
  * password that every read carries kept out of every answer but the create and the rotation.
  */
-import type {
-  AdapterDeps, CallContext, CreatedUserResult, HealthResult, ListUsersQuery, ProviderAdapter, UserPage,
-} from '../../src/provider-kit/adapter.js';
-import { SftpToGoBackendConfig } from '../../src/config.js';
 import {
-  GatewayError, conflict, notFound, unsupportedField, upstreamError,
-} from '../../src/domain/errors.js';
-import type {
-  AdapterUser, Capabilities, NetworkRule, NetworkRuleInput, PasswordRotation, SshKey, UserCreate, UserPatch,
-} from '../../src/domain/model.js';
-import { pageOfAll } from '../../src/domain/paging.js';
-import { BASIC_VOCABULARY } from '../../src/domain/permissions.js';
-import { parseSshKeyList, parseSshPublicKey, type ParsedSshKey } from '../../src/domain/ssh-key.js';
-import {
-  UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamResponse,
-} from '../../src/reliability/upstream.js';
-import {
-  checkBackendConfig, interpretFailure, scrub, withoutUriPassword, type FailureOptions as CallOptions, type ProviderVoice,
-} from '../../src/provider-kit/failure.js';
+  BASIC_VOCABULARY, checkBackendConfig, conflict, GatewayError, interpretFailure, notFound, pageOfAll,
+  parseSshKeyList, parseSshPublicKey, scrub, unsupportedField, UpstreamClient, upstreamError, upstreamMessage,
+  withoutUriPassword, type AdapterDeps, type AdapterUser, type CallContext, type FieldCapabilities,
+  type CreatedUserResult, type FailureOptions as CallOptions, type HealthResult, type ListUsersQuery,
+  type NetworkRule, type NetworkRuleInput, type ParsedSshKey, type PasswordRotation, type ProviderAdapter,
+  type ProviderVoice, type SshKey, type UpstreamRequest, type UpstreamResponse, type UserCreate, type UserPage,
+  type UserPatch,
+} from '../../src/provider-kit/index.js';
+import { SftpToGoBackendConfig } from './config.js';
 import {
   isoFromTime, rulesOf, toNetworkRule, toSshKey, toUpstreamCreate, toUpstreamPatch, toUpstreamRules, toUser,
   type BackendContext,
@@ -33,21 +24,15 @@ import {
   type UpstreamCredentialBody,
 } from './schema.js';
 
-/** The sftptogo column of CONTRACT §2. */
-export const SFTPTOGO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+/** The fields of the sftptogo column of CONTRACT §2 (its operations are the adapter's `operations`). */
+export const SFTPTOGO_FIELDS: FieldCapabilities = Object.freeze({
   displayName: true,
-  networkRules: true,
   independentChroot: true,
   rename: true,
-  passwordSet: false,
   expiration: false,
   limits: false,
   usage: false,
   customPermissions: false,
-  connections: false,
-  quotaScans: false,
-  passwordRotation: true,
-  sshKeys: true,
   directoryPermissions: false,
 });
 
@@ -406,7 +391,13 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
 
   return {
     provider: 'sftptogo',
-    capabilities: SFTPTOGO_CAPABILITIES,
+    fields: SFTPTOGO_FIELDS,
+    // No caller-chosen passwords, connections or quota scans: SFTP To Go's API has none.
+    operations: Object.freeze({
+      passwordRotation: { rotatePassword },
+      sshKeys: { listSshKeys, addSshKey, deleteSshKey },
+      networkRules: { listNetworkRules, replaceNetworkRules },
+    }),
     permissions: BASIC_VOCABULARY.names,
     listUsers,
     listAllUsers,
@@ -416,11 +407,5 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     deleteUser,
     health,
     circuit: deps.breaker?.state.bind(deps.breaker),
-    rotatePassword,
-    listSshKeys,
-    addSshKey,
-    deleteSshKey,
-    listNetworkRules,
-    replaceNetworkRules,
   };
 }

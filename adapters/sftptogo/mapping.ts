@@ -3,21 +3,13 @@
  * no clock, no randomness — the adapter passes in what they need (parsed keys).
  * The write-side functions also refuse what SFTP To Go cannot represent (422) before any call.
  */
-import type {
-  AccessLevel, AdapterUser, NetworkRule, NetworkRuleInput, Permission, SshKey, SshKeyType, UserCreate, UserPatch,
-  UserStatus,
-} from '../../src/domain/model.js';
-import { SSH_KEY_TYPES } from '../../src/domain/model.js';
 import {
-  BASIC_VOCABULARY, accessLevelOf, namesOutside, nearestLevels, permissionsOf, requestedDirectories, requestedPermissions,
-} from '../../src/domain/permissions.js';
-import { normalizeCidr } from '../../src/domain/cidr.js';
-import type { ParsedSshKey } from '../../src/domain/ssh-key.js';
-import { sshKeyTypeOf } from '../../src/domain/ssh-key.js';
-import { isoFromMs } from '../../src/domain/iso-time.js';
-import { wellFormed } from '../../src/domain/unicode.js';
-import { invalidRequest, upstreamError } from '../../src/domain/errors.js';
-import { UnsupportedFields, withoutUriPassword } from '../../src/provider-kit/failure.js';
+  accessLevelOf, BASIC_VOCABULARY, invalidRequest, isoFromMs, namesOutside, nearestLevels, normalizeCidr,
+  permissionsOf, requestedDirectories, requestedPermissions, SSH_KEY_TYPES, sshKeyTypeOf, UnsupportedFields,
+  upstreamError, wellFormed, withoutUriPassword, type AccessLevel, type AdapterUser, type NetworkRule,
+  type NetworkRuleInput, type ParsedSshKey, type Permission, type SshKey, type SshKeyType, type UserCreate,
+  type UserPatch, type UserStatus,
+} from '../../src/provider-kit/index.js';
 import type {
   UpstreamCredential, UpstreamCredentialBody, UpstreamInboundRule, UpstreamInboundRuleBody, UpstreamSshKey,
 } from './schema.js';

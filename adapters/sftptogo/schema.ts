@@ -5,8 +5,9 @@
  * mapping, not refused here: one odd credential must not make the whole list unreadable.
  */
 import { z } from 'zod';
-import { parseAnswer, parseAnswerList } from '../../src/provider-kit/failure.js';
-import { isJsonObject } from '../../src/domain/json.js';
+import {
+  isJsonObject, parseAnswer, parseAnswerList,
+} from '../../src/provider-kit/index.js';
 
 /** Epoch milliseconds; a missing one reads as unknown (null). */
 const epochMs = z.number().nullable().optional();

@@ -85,6 +85,20 @@ function decoded<T>(hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
 /** A store command failed: the read goes on without the store. */
 class StoreUnavailable extends Error {}
 
+/**
+ * What `lookup` found when nothing was stored: where the entry would be. Handed to `read`, which
+ * then neither reads the backend's generation nor the entry again (on Redis, two round trips).
+ */
+export interface StoreMiss {
+  readonly fullKey: string;
+}
+
+/** A stored answer, or where it would be (`miss`); neither when the store cannot tell (none, failing, a load running). */
+export interface Lookup {
+  hit?: CachedRead;
+  miss?: StoreMiss;
+}
+
 export class ListCache {
   /** Reads of a stored key running in this process, shared by the reads of it that overlap them. */
   private readonly inFlight = new Map<string, Promise<Outcome<unknown>>>();
@@ -132,8 +146,10 @@ export class ListCache {
    * The answer for `key` of `backend`: from the store, or from `load` (then stored).
    * `refresh` (a caller's `Cache-Control: no-cache`) skips the read but still stores.
    */
-  async read(backend: string, key: string, load: () => Promise<string>, refresh = false): Promise<CachedRead> {
-    const { value, ...read } = await this.readOnce(backend, key, load, ANSWER_TEXT, false, refresh);
+  async read(
+    backend: string, key: string, load: () => Promise<string>, refresh = false, miss?: StoreMiss,
+  ): Promise<CachedRead> {
+    const { value, ...read } = await this.readOnce(backend, key, load, ANSWER_TEXT, false, refresh, miss);
     this.opts.onOutcome?.(backend, read.cache);
     return { body: value, ...read };
   }
@@ -155,11 +171,12 @@ export class ListCache {
 
   private async readOnce<T>(
     backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, isValue: boolean, refresh: boolean,
+    miss?: StoreMiss,
   ): Promise<Outcome<T>> {
     if (this.store.driver === 'none' || this.bypassing()) return this.withoutStore(backend, key, load, isValue);
     let fullKey: string;
     try {
-      fullKey = await this.entryKey(backend, key);
+      fullKey = miss?.fullKey ?? (await this.entryKey(backend, key));
     } catch (err) {
       this.fail(err);
       return this.withoutStore(backend, key, load, isValue);
@@ -169,7 +186,8 @@ export class ListCache {
     if (running) return running;
     const done = () => this.inFlight.delete(fullKey);
     const storeLater = isValue && this.opts.afterAnswer !== undefined;
-    const work = this.readThrough(fullKey, load, codec, storeLater ? done : undefined, refresh);
+    // A lookup that found nothing a moment ago stands for the first store read.
+    const work = this.readThrough(fullKey, load, codec, storeLater ? done : undefined, refresh, miss === undefined);
     this.inFlight.set(fullKey, work);
     // Freed once answered (a failed load included), before its callers go on; a value stored
     // later keeps its key until stored, and readThrough frees it then.
@@ -178,19 +196,21 @@ export class ListCache {
   }
 
   /**
-   * The stored answer for `key` of `backend`, or undefined: no store in use, nothing stored, a
-   * load of it running (the caller's `read` joins that), or the store failing (which opens the
-   * bypass window, as `read` does). Never loads. Overlapping peeks of one entry share its store
-   * read, as overlapping `read`s do. A HIT is reported as `read` reports it; undefined reports nothing.
+   * The stored answer for `key` of `backend` (`hit`), or where it would be (`miss`, for `read`).
+   * Neither when no store is in use, a load of it is running (the caller's `read` joins that), or
+   * the store fails (which opens the bypass window, as `read` does). Never loads. Overlapping
+   * lookups of one entry share its store read, as overlapping `read`s do. A hit is reported as
+   * `read` reports it; anything else reports nothing.
    */
-  async peek(backend: string, key: string): Promise<CachedRead | undefined> {
-    if (this.store.driver === 'none' || this.bypassing()) return undefined;
+  async lookup(backend: string, key: string): Promise<Lookup> {
+    if (this.store.driver === 'none' || this.bypassing()) return {};
+    let fullKey: string;
     let hit: CachedRead | undefined;
     try {
-      // The generation is read by every peek, never shared: a write that finished before this
+      // The generation is read by every lookup, never shared: a write that finished before this
       // call must be seen by it.
-      const fullKey = await this.guard(() => this.entryKey(backend, key));
-      if (this.inFlight.has(fullKey)) return undefined;
+      fullKey = await this.guard(() => this.entryKey(backend, key));
+      if (this.inFlight.has(fullKey)) return {};
       let stored = this.peeks.get(fullKey);
       if (!stored) {
         stored = this.storeGet(fullKey).finally(() => this.peeks.delete(fullKey));
@@ -198,11 +218,17 @@ export class ListCache {
       }
       hit = await stored;
     } catch (err) {
-      if (err instanceof StoreUnavailable) return undefined;
+      if (err instanceof StoreUnavailable) return {};
       throw err;
     }
-    if (hit) this.opts.onOutcome?.(backend, 'HIT');
-    return hit;
+    if (!hit) return { miss: { fullKey } };
+    this.opts.onOutcome?.(backend, 'HIT');
+    return { hit };
+  }
+
+  /** The stored answer for `key` of `backend`, or undefined (see `lookup`). */
+  async peek(backend: string, key: string): Promise<CachedRead | undefined> {
+    return (await this.lookup(backend, key)).hit;
   }
 
   /**
@@ -258,17 +284,21 @@ export class ListCache {
   /**
    * The stored value, else `load`'s, stored: before it is returned, or with `storedLater` after
    * it (a MISS then calls `storedLater` once the store has answered, whatever it answered).
+   * `readStored` false: the caller's lookup just found nothing stored, so it is not read again.
    */
   private async readThrough<T>(
     fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: (() => void) | undefined, refresh: boolean,
+    readStored: boolean,
   ): Promise<Outcome<T>> {
     const lockKey = `${fullKey}:lock`;
     let locked = false;
     try {
-      if (!refresh) {
+      if (!refresh && readStored) {
         const hit = await this.storeGet(fullKey);
         if (hit) return decoded(hit, codec);
       }
+      // A memory store is this process's alone, and inFlight already makes its one load per key.
+      if (this.store.driver === 'memory') return await this.loadAndStore(fullKey, load, codec, storedLater, false);
       locked = await this.guard(() => this.store.setIfAbsent(lockKey, '1', this.lockMs));
       if (!locked && !refresh) {
         const filled = await this.waitForOther(fullKey, lockKey);
@@ -278,6 +308,14 @@ export class ListCache {
       if (!(err instanceof StoreUnavailable)) throw err;
       return { value: await load(), cache: 'BYPASS' };
     }
+    return this.loadAndStore(fullKey, load, codec, storedLater, locked);
+  }
+
+  /** Loads, and stores what it loaded (see readThrough); frees the lock when it holds it. */
+  private async loadAndStore<T>(
+    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: (() => void) | undefined, locked: boolean,
+  ): Promise<Outcome<T>> {
+    const lockKey = `${fullKey}:lock`;
     let value: T;
     try {
       value = await load();

@@ -65,3 +65,14 @@ export const upstreamUnavailable = (detail: string) => new GatewayError(503, 'up
 export const upstreamTimeout = (detail: string) => new GatewayError(504, 'upstream_timeout', detail);
 export const rateLimited = (detail: string, retryAfter?: string) =>
   new GatewayError(429, 'rate_limited', detail, { headers: retryAfter ? { 'Retry-After': retryAfter } : {} });
+
+/** A bad config file or environment: names the field (`backends.onprem.baseUrl`), never its value. */
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(field ? `invalid configuration: ${field}: ${message}` : `invalid configuration: ${message}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,4 +1,5 @@
 /** The Hono environment every route shares: what middleware puts on `c.var`. */
+import type { StoreMiss } from '../cache/list-cache.js';
 import type { ProviderAdapter } from '../provider-kit/adapter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Scope } from '../config.js';
@@ -25,5 +26,7 @@ export interface GatewayEnv {
     /** The request's authentication, once started (src/security/auth.ts `oncePerRequest`). */
     authentication: Promise<Principal>;
     backend: BackendEntry;
+    /** Where the list route's stored-page step found nothing stored (src/http/routes/users-stored-page.ts). */
+    storeMiss: StoreMiss | undefined;
   };
 }

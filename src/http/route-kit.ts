@@ -3,30 +3,31 @@
  * the default-backend alias under `/v1`. Before any validation, each route checks, in the order
  * of CONTRACT §1: the API key (401), the scope and backend (403/404), the capability (501).
  */
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { TypedResponse } from 'hono/types';
+import type { JSONParsed } from 'hono/utils/types';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { bodyLimit } from 'hono/body-limit';
-import type { CallContext } from '../provider-kit/adapter.js';
-import { auditActionOf, auditTrail, type AuditSink } from '../security/audit.js';
-import { mayReach, requireBackend, requireScope, type RequestAuthenticator } from '../security/auth.js';
 import type { ListCache } from '../cache/list-cache.js';
 import type { Scope } from '../config.js';
-import type { BackendEntry, GatewayEnv, Principal } from './request-vars.js';
 import { GatewayError, invalidRequest, unsupportedEndpoint } from '../domain/errors.js';
+import { Problem } from '../domain/model.js';
 import { firstMalformedString } from '../domain/unicode.js';
+import type { CallContext, CapabilityOperations, OperationCapability } from '../provider-kit/adapter.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, REPLAYED_HEADER, idempotencyGuardFor } from '../reliability/idempotency.js';
-import { Problem, type Capability } from '../domain/model.js';
+import { auditActionOf, auditTrail, type AuditSink } from '../security/audit.js';
+import { requireScope } from '../security/auth.js';
+import { authorize, type AccessDeps } from './pipeline.js';
 import { problemResponse, toGatewayError } from './problem.js';
+import type { BackendEntry, GatewayEnv } from './request-vars.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
 
-export interface RouteDeps {
-  /** The API key check with the throttle's rules (src/security/throttle.ts), once per request. */
-  authenticate: RequestAuthenticator;
-  backends: ReadonlyMap<string, BackendEntry>;
+export interface RouteDeps extends AccessDeps {
   defaultBackend: string;
   cache: ListCache;
   /** The shortest caller-chosen password, in code points (config `passwordMinLength`). */
@@ -35,7 +36,9 @@ export interface RouteDeps {
   audit?: AuditSink;
 }
 
-export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined> {
+export interface BackendRouteSpec<
+  P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined, C extends OperationCapability | undefined,
+> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Relative to the backend, e.g. `/users/{id}`. */
   path: string;
@@ -44,7 +47,8 @@ export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends Any
   description?: string;
   tag: string;
   scope: Scope;
-  capability?: Capability;
+  /** The operations the route calls: a backend without them answers 501, before any validation. */
+  capability?: C;
   params?: P;
   query?: Q;
   body?: B;
@@ -53,14 +57,21 @@ export interface BackendRouteSpec<P extends AnyObject | undefined, Q extends Any
    * replayed to repeats. Runs after the access check and validation, around the handler.
    */
   idempotent?: true;
+  /**
+   * Steps of the route's own, after the access check and before validation: one may answer
+   * itself (the list's stored page, src/http/routes/users-stored-page.ts) or hand on with `next()`.
+   */
+  before?: MiddlewareHandler<GatewayEnv>[];
   success: { status: number; description: string; schema?: z.ZodType; headers?: Record<string, { description: string; schema: { type: 'string' } }> };
 }
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<P, Q, B, C extends OperationCapability | undefined> {
   params: P;
   query: Q;
   body: B;
   backend: BackendEntry;
+  /** The backend's operations of the route's capability (the access check made sure it has them). */
+  operations: C extends OperationCapability ? CapabilityOperations[C] : undefined;
   ctx: CallContext;
 }
 
@@ -123,42 +134,31 @@ export const BackendParam = z.object({
 });
 
 /**
- * Resolves, authorizes and capability-checks the backend: runs before any validation. A stored
- * page of users is answered before this runs (src/http/routes/users-stored-page.ts makes the same checks):
- * a check added here must be added there too.
+ * The backend's operations of `capability`, found once its server is known (where they depend on
+ * its version): a 501 when it has none.
  */
-function accessCheck(deps: RouteDeps, scope: Scope, capability: Capability | undefined): MiddlewareHandler<GatewayEnv> {
+async function operationsOf<C extends OperationCapability>(entry: BackendEntry, capability: C, ctx: CallContext): Promise<CapabilityOperations[C]> {
+  if (entry.adapter.resolve) await entry.adapter.resolve(ctx, capability);
+  const operations = entry.adapter.operations[capability];
+  if (!operations) throw unsupportedEndpoint(`Backend "${entry.name}" (${entry.adapter.provider}) does not support ${capability}`);
+  return operations as CapabilityOperations[C];
+}
+
+/** The access check of a backend route (src/http/pipeline.ts `authorize`), then its capability: before any validation. */
+function accessCheck(deps: RouteDeps, scope: Scope, capability: OperationCapability | undefined): MiddlewareHandler<GatewayEnv> {
   return async function checkAccess(c, next) {
-    const principal = await deps.authenticate(c);
-    c.set('principal', principal);
-    requireScope(principal, scope);
+    const principal = await authorize(c, deps, scope, c.req.param('backend') ?? deps.defaultBackend);
     if (c.req.query('include') === 'raw') requireScope(principal, 'admin');
-    const name = c.req.param('backend') ?? deps.defaultBackend;
-    requireBackend(principal, name);
-    const entry = deps.backends.get(name);
-    if (!entry) throw unknownBackend(name, principal, deps.backends);
-    c.set('backend', entry);
-    // Where what a backend can do depends on its server's version, find it first (once).
-    if (capability && entry.adapter.resolve) {
-      await entry.adapter.resolve({ requestId: c.get('requestId'), logger: c.get('logger') }, capability);
-    }
-    if (capability && !entry.adapter.capabilities[capability]) {
-      throw unsupportedEndpoint(`Backend "${name}" (${entry.adapter.provider}) does not support ${capability}`);
-    }
+    if (capability) await operationsOf(c.get('backend'), capability, callContext(c));
     await next();
   };
 }
 
+/** What an adapter call carries from its request. */
+const callContext = (c: Context<GatewayEnv>): CallContext => ({ requestId: c.get('requestId'), logger: c.get('logger') });
+
 /** The JSON media types @hono/zod-openapi's media-type gate accepts (its `jsonRequestRegex`). */
 const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
-
-/** A 404 for a backend name nobody configured, listing those this key may use (CONTRACT §4). */
-export function unknownBackend(name: string, principal: Principal, backends: ReadonlyMap<string, BackendEntry>): GatewayError {
-  const usable = [...backends.keys()].filter((b) => mayReach(principal, b));
-  return new GatewayError(404, 'not_found', `No backend named "${name}": this key may use ${usable.map((b) => `"${b}"`).join(', ') || 'none'}`, {
-    details: { backends: usable },
-  });
-}
 
 /**
  * A JSON body with a lone surrogate in any string is refused (400) before validation: no field
@@ -194,13 +194,14 @@ export function mountBackendRoute<
   P extends AnyObject | undefined,
   Q extends AnyObject | undefined,
   B extends z.ZodType | undefined,
+  C extends OperationCapability | undefined = undefined,
 >(
   app: OpenAPIHono<GatewayEnv>,
   deps: RouteDeps,
-  spec: BackendRouteSpec<P, Q, B>,
-  handler: (c: Context<GatewayEnv>, input: RouteInput<Infer<P>, Infer<Q>, Infer<B>>) => Promise<Response>,
+  spec: BackendRouteSpec<P, Q, B, C>,
+  handler: (c: Context<GatewayEnv>, input: RouteInput<Infer<P>, Infer<Q>, Infer<B>, C>) => Promise<Response>,
 ): void {
-  const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability)];
+  const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability), ...(spec.before ?? [])];
   if (spec.body) middleware.push(limitBody as MiddlewareHandler<GatewayEnv>, refuseMalformedText);
   const isWrite = spec.method !== 'get';
   // First of all, so that it sees every answer, refusals included (src/security/audit.ts).
@@ -214,12 +215,15 @@ export function mountBackendRoute<
   const run = async (c: Context<GatewayEnv>) => {
     const valid = (target: string) => (c.req.valid as (t: string) => unknown)(target);
     const backend = c.get('backend');
-    const input: RouteInput<Infer<P>, Infer<Q>, Infer<B>> = {
+    const ctx = callContext(c);
+    const input: RouteInput<Infer<P>, Infer<Q>, Infer<B>, C> = {
       params: (spec.params ? valid('param') : undefined) as Infer<P>,
       query: (spec.query ? valid('query') : undefined) as Infer<Q>,
       body: (spec.body ? valid('json') : undefined) as Infer<B>,
       backend,
-      ctx: { requestId: c.get('requestId'), logger: c.get('logger') },
+      // Found already by the access check: this cannot fail.
+      operations: (spec.capability ? await operationsOf(backend, spec.capability, ctx) : undefined) as RouteInput<never, never, never, C>['operations'],
+      ctx,
     };
     const execute = async () => {
       try {
@@ -233,7 +237,7 @@ export function mountBackendRoute<
     if (idempotencyKey === undefined) return execute();
     // After the access check and validation: a refused or malformed request keeps nothing.
     const { backend: _scopedBackend, ...params } = (input.params ?? {}) as Record<string, unknown>;
-    return idempotencyGuardFor(deps.cache).handle(
+    const answer = await idempotencyGuardFor(deps.cache).handle(
       {
         key: idempotencyKey,
         principal: c.get('principal').name,
@@ -253,11 +257,15 @@ export function mountBackendRoute<
         }
       },
     );
+    // A kept answer is rebuilt as a bare Response: it carries this request's id, not its maker's.
+    answer.headers.set('x-request-id', c.get('requestId'));
+    return answer;
   };
 
   for (const scoped of [true, false]) {
     const params = scoped ? (spec.params ? BackendParam.merge(spec.params) : BackendParam) : spec.params;
-    const route = createRoute({
+    // As a RouteConfig: each route's answer type varies with its spec, and `run` makes a Response for any.
+    const route: RouteConfig = createRoute({
       method: spec.method,
       path: scoped ? `/v1/backends/{backend}${spec.path}` : `/v1${spec.path}`,
       operationId: scoped ? spec.operationId : `${spec.operationId}OnDefaultBackend`,
@@ -285,19 +293,15 @@ export function mountBackendRoute<
         ...errorResponses,
       },
     });
-    app.openapi(route, run as never);
+    app.openapi(route, run);
   }
 }
 
-/**
- * What every `/v1` answer tells caches, unless it says more (an answer carrying a password says
- * `no-store`): it is for this caller only — no shared cache may keep it — and is revalidated.
- */
-export const PRIVATE_ANSWER = 'private, no-cache';
-
-/** A JSON answer with a status; `c.json` would lose our content type on errors, so errors never come here. */
-export function jsonResponse(c: Context<GatewayEnv>, status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return c.body(JSON.stringify(body), status as 200, { 'content-type': 'application/json', ...headers });
+/** A JSON answer (errors are problem+json answers: src/http/problem.ts). */
+export function jsonResponse<T extends object, S extends ContentfulStatusCode>(
+  c: Context<GatewayEnv>, status: S, body: T, headers: Record<string, string> = {},
+): Response & TypedResponse<JSONParsed<T>, S, 'json'> {
+  return c.json(body, status, headers);
 }
 
 /** Path parameter for a resource id: what no provider would mint is a 400 before any upstream call. */

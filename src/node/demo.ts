@@ -1,10 +1,17 @@
 /**
- * Demo mode (no GATEWAY_CONFIG): both providers' built-in emulators on loopback, no auth,
- * memory cache. Node only: the emulators never reach the Workers bundle.
+ * Demo mode (no GATEWAY_CONFIG): every provider's built-in emulator on loopback, no auth, memory
+ * cache. Each emulator is imported only here, and only when demo mode starts: the Node bundle keeps
+ * them in chunks of their own that a configured start never loads, and the Worker has no demo.
  */
-import { createSftpgoEmulator, serveSftpgoEmulator } from '../../adapters/sftpgo/emulator/emulator.js';
-import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../../adapters/sftptogo/emulator/emulator.js';
 import { DEFAULT_PASSWORD_MIN_LENGTH, type GatewayConfig } from '../config.js';
+import type { Provider } from '../domain/model.js';
+import type { DemoBackend } from '../provider-kit/provider.js';
+
+/** Each provider's demo, by name: a provider added to the registry must add its demo here (the type says so). */
+const DEMOS: Record<Provider, () => Promise<{ startDemo(): Promise<DemoBackend> }>> = {
+  sftpgo: () => import('../../adapters/sftpgo/emulator/demo.js'),
+  sftptogo: () => import('../../adapters/sftptogo/emulator/demo.js'),
+};
 
 export interface Demo {
   config: GatewayConfig;
@@ -12,10 +19,9 @@ export interface Demo {
 }
 
 export async function startDemo(server: { host: string; port: number }): Promise<Demo> {
-  const sftpgo = createSftpgoEmulator();
-  const served = await serveSftpgoEmulator(sftpgo, 0);
-  const togo = createSftpToGoEmulator();
-  const togoServed = await serveSftpToGoEmulator(togo, 0);
+  const started = await Promise.all(
+    Object.entries(DEMOS).map(async ([provider, load]) => [`demo-${provider}`, await (await load()).startDemo()] as const),
+  );
   const config: GatewayConfig = {
     server: { ...server, host: '127.0.0.1', trustProxy: false }, // demo mode never listens beyond loopback
     auth: null,
@@ -23,17 +29,8 @@ export async function startDemo(server: { host: string; port: number }): Promise
     passwordMinLength: DEFAULT_PASSWORD_MIN_LENGTH,
     cache: { driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000, commandTimeoutMs: 250 },
     logLevel: 'info',
-    defaultBackend: 'demo-sftpgo',
-    backends: {
-      'demo-sftpgo': {
-        provider: 'sftpgo', apiVersion: 'auto', baseUrl: served.url, sftpHost: 'localhost', sftpPort: 2022,
-        homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 10_000,
-      },
-      'demo-sftptogo': {
-        provider: 'sftptogo', baseUrl: togoServed.url, organizationId: togo.organizationId, apiKey: togo.apiKey,
-        timeoutMs: 10_000,
-      },
-    },
+    defaultBackend: started[0]![0],
+    backends: Object.fromEntries(started.map(([name, demo]) => [name, demo.config])),
   };
-  return { config, close: async () => void (await Promise.all([served.close(), togoServed.close()])) };
+  return { config, close: async () => void (await Promise.all(started.map(([, demo]) => demo.close()))) };
 }

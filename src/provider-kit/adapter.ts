@@ -1,22 +1,21 @@
 /**
  * The one interface every provider adapter implements. Required methods are what every SFTP
- * provider does; optional ones are matched by a capability flag, and routes answer 501 where a
- * backend's provider lacks the capability. Routes never branch on the provider's name.
+ * provider does. What only some backends can do is a capability (CONTRACT §2): a field flag in
+ * `fields`, or a group of operations in `operations` that the backend has exactly when it is
+ * capable — `capabilitiesOf` reads both, so a flag and its methods can never disagree. Routes
+ * answer 501 where a backend lacks the capability, and never branch on the provider's name.
  */
-import type {
-  AdapterUser, Capabilities, Capability, Connection, NetworkRule, NetworkRuleInput, PasswordRotation, Permission, Provider,
-  QuotaScan, SshKey, UserCreate, UserPatch, UserStatus,
+import {
+  CAPABILITIES,
+  type AdapterUser, type Capabilities, type Capability, type Connection, type NetworkRule, type NetworkRuleInput,
+  type PasswordRotation, type Permission, type Provider, type QuotaScan, type SshKey, type UserCreate, type UserPatch,
+  type UserStatus,
 } from '../domain/model.js';
 import type { ParsedSshKey } from '../domain/ssh-key.js';
 import type { CircuitBreaker, CircuitState } from '../reliability/circuit-breaker.js';
-import type { Logger } from '../observability/logger.js';
-import type { UpstreamTransport } from '../reliability/upstream.js';
+import type { CallContext, UpstreamTransport } from '../reliability/upstream.js';
 
-/** What every upstream call carries: the request id (sent upstream) and a logger. */
-export interface CallContext {
-  requestId: string;
-  logger: Logger;
-}
+export type { CallContext };
 
 export interface ListUsersQuery {
   limit: number;
@@ -50,21 +49,57 @@ export interface ServerInfo {
   serverVersion: string | null;
 }
 
+/** The operations that come with a capability: a backend has the group exactly when it is capable. */
+export interface CapabilityOperations {
+  passwordRotation: { rotatePassword(id: string, ctx: CallContext): Promise<PasswordRotation> };
+  passwordSet: { setPassword(id: string, password: string, ctx: CallContext): Promise<void> };
+  sshKeys: {
+    listSshKeys(id: string, ctx: CallContext): Promise<SshKey[]>;
+    addSshKey(id: string, key: ParsedSshKey, ctx: CallContext): Promise<SshKey>;
+    deleteSshKey(id: string, keyId: string, ctx: CallContext): Promise<void>;
+  };
+  networkRules: {
+    listNetworkRules(id: string, ctx: CallContext): Promise<NetworkRule[]>;
+    replaceNetworkRules(id: string, rules: NetworkRuleInput[], ctx: CallContext): Promise<NetworkRule[]>;
+  };
+  connections: {
+    listConnections(ctx: CallContext): Promise<Connection[]>;
+    closeConnection(connectionId: string, ctx: CallContext): Promise<void>;
+  };
+  quotaScans: {
+    listQuotaScans(ctx: CallContext): Promise<QuotaScan[]>;
+    startQuotaScan(id: string, ctx: CallContext): Promise<void>;
+  };
+}
+export type OperationCapability = keyof CapabilityOperations;
+/** A capability that is a matter of which fields a backend holds, with no operations of its own. */
+export type FieldCapability = Exclude<Capability, OperationCapability>;
+export type FieldCapabilities = Readonly<Record<FieldCapability, boolean>>;
+export type Operations = Readonly<Partial<CapabilityOperations>>;
+
+const OPERATION_CAPABILITIES: ReadonlySet<Capability> = new Set<OperationCapability>([
+  'passwordRotation', 'passwordSet', 'sshKeys', 'networkRules', 'connections', 'quotaScans',
+]);
+
+export const isOperationCapability = (c: Capability): c is OperationCapability => OPERATION_CAPABILITIES.has(c);
+
 export interface ProviderAdapter {
   readonly provider: Provider;
   /**
-   * What this backend can do, as known now. Where it depends on the server's version, it is
-   * certain only after `resolve`; before, the adapter says what it assumes.
+   * Which fields this backend can hold, as known now. Where it depends on the server's version,
+   * it is certain only after `resolve`; before, the adapter says what it assumes.
    */
-  readonly capabilities: Capabilities;
-  /** The permission names this backend can grant, in canonical order (as certain as `capabilities`). */
+  readonly fields: FieldCapabilities;
+  /** The operations this backend has, as known now (as certain as `fields`). */
+  readonly operations: Operations;
+  /** The permission names this backend can grant, in canonical order (as certain as `fields`). */
   readonly permissions: readonly Permission[];
   /** The server's API and own version, as found; absent where the provider has neither. */
   server?(): ServerInfo;
   /**
    * Where what the backend can do about `capability` depends on the server's version: finds the
-   * server (one call, the first time), so `capabilities` and `permissions` are certain. Absent
-   * where they never change. Throws the gateway's error when the server cannot be told.
+   * server (one call, the first time), so `fields`, `operations` and `permissions` are certain.
+   * Absent where they never change. Throws the gateway's error when the server cannot be told.
    */
   resolve?(ctx: CallContext, capability: Capability): Promise<void>;
 
@@ -82,18 +117,14 @@ export interface ProviderAdapter {
   health(ctx: CallContext): Promise<HealthResult>;
   /** The state of the backend's circuit breaker, when it has one (never calls upstream). */
   circuit?(): CircuitState;
+}
 
-  rotatePassword?(id: string, ctx: CallContext): Promise<PasswordRotation>;
-  setPassword?(id: string, password: string, ctx: CallContext): Promise<void>;
-  listSshKeys?(id: string, ctx: CallContext): Promise<SshKey[]>;
-  addSshKey?(id: string, key: ParsedSshKey, ctx: CallContext): Promise<SshKey>;
-  deleteSshKey?(id: string, keyId: string, ctx: CallContext): Promise<void>;
-  listNetworkRules?(id: string, ctx: CallContext): Promise<NetworkRule[]>;
-  replaceNetworkRules?(id: string, rules: NetworkRuleInput[], ctx: CallContext): Promise<NetworkRule[]>;
-  listConnections?(ctx: CallContext): Promise<Connection[]>;
-  closeConnection?(connectionId: string, ctx: CallContext): Promise<void>;
-  listQuotaScans?(ctx: CallContext): Promise<QuotaScan[]>;
-  startQuotaScan?(id: string, ctx: CallContext): Promise<void>;
+/** Every capability of a backend, as known now: its field flags, and which operation groups it has. */
+export function capabilitiesOf(adapter: Pick<ProviderAdapter, 'fields' | 'operations'>): Capabilities {
+  const { fields, operations } = adapter;
+  return Object.fromEntries(
+    CAPABILITIES.map((c) => [c, isOperationCapability(c) ? operations[c] !== undefined : fields[c]]),
+  ) as Capabilities;
 }
 
 /** Everything an adapter factory gets besides its own backend config. */

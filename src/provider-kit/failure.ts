@@ -3,7 +3,7 @@
  * names its provider and what its own credentials are; the statuses mean the same everywhere.
  */
 import type { output, ZodType } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../domain/errors.js';
 import {
   GatewayError, conflict, notFound, rateLimited, unsupportedField, upstreamError, type FieldError,
 } from '../domain/errors.js';

@@ -9,10 +9,16 @@
  * an emulator's in-process one, Node's global one) or, on Node, the cheaper undici Pool of
  * src/node/transport.ts. Connection pooling is the transport's. Nothing Node-only is imported here.
  */
-import type { CallContext } from '../provider-kit/adapter.js';
+import type { Logger } from '../observability/logger.js';
 import type { CircuitBreaker, CircuitPermit, CircuitRefusal } from './circuit-breaker.js';
 import { GatewayError, upstreamError, upstreamTimeout, upstreamUnavailable } from '../domain/errors.js';
 import { upstreamOutcome } from '../observability/metrics.js';
+
+/** What every upstream call carries: the request id (sent upstream) and a logger. */
+export interface CallContext {
+  requestId: string;
+  logger: Logger;
+}
 
 export interface UpstreamRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

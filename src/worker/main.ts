@@ -23,13 +23,13 @@ import { createHttpAuditSink } from '../security/audit-http.js';
 import { requestIdOf } from '../http/request-id.js';
 import { createMemoryStore, noStore, type CacheStore } from '../cache/store.js';
 import { createKvStore, isKvNamespace } from './kv-store.js';
-import { ConfigError, DEFAULT_KV_BINDING, backendIdentities, parseConfig, type GatewayConfig } from '../config.js';
+import { ConfigError, DEFAULT_KV_BINDING, type GatewayConfig } from '../config.js';
 import type { GatewayEnv } from '../http/request-vars.js';
 import { GatewayError } from '../domain/errors.js';
 import { ListCache } from '../cache/list-cache.js';
 import { createLogger, isLevelName, type Logger } from '../observability/logger.js';
 import { problemResponse } from '../http/problem.js';
-import { createAdapters } from '../providers.js';
+import { backendIdentities, createAdapters, parseConfig } from '../providers.js';
 
 /** The Worker's bindings: see wrangler.toml and README "Cloudflare Workers". */
 export interface Env {

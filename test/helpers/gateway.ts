@@ -8,10 +8,10 @@ import { createApp, type AppDeps } from '../../src/http/app.js';
 import type { AuditEvent, AuditSink } from '../../src/security/audit.js';
 import { createMemoryStore, noStore, type CacheStore } from '../../src/cache/store.js';
 import { ListCache } from '../../src/cache/list-cache.js';
-import { backendIdentities, parseConfig, type GatewayConfig } from '../../src/config.js';
+import type { GatewayConfig } from '../../src/config.js';
 import { createNodeLogger } from '../../src/node/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
-import { createAdapters } from '../../src/providers.js';
+import { backendIdentities, createAdapters, parseConfig } from '../../src/providers.js';
 import { createNodeTransports } from '../../src/node/transport.js';
 import type { LimiterFactory } from '../../src/security/throttle.js';
 

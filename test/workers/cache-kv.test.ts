@@ -7,7 +7,8 @@ import type { KVNamespace } from '@cloudflare/workers-types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createNodeStore } from '../../src/node/store.js';
 import { createKvStore, KV_MIN_TTL_SECONDS, type KvNamespaceLike } from '../../src/worker/kv-store.js';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/config.js';
+import { parseConfig } from '../../src/providers.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ListCache, type CachedRead } from '../../src/cache/list-cache.js';
 

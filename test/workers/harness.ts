@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Miniflare } from 'miniflare';
-import { parseConfig, type GatewayConfig } from '../../src/config.js';
+import type { GatewayConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/providers.js';
 import { buildWorker, type BuiltWorker } from '../../scripts/check-worker-bundle.js';
 import { callerFor, type TestGateway } from '../helpers/gateway.js';
 

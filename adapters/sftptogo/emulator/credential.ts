@@ -4,7 +4,9 @@
  *
  * Failures are thrown as `SftpToGoApiError`, which the emulator answers as `{"message": "..."}`.
  */
-import { isJsonObject } from '../../../src/domain/json.js';
+import {
+  isJsonObject,
+} from '../../../src/provider-kit/index.js';
 
 export interface SftpToGoStoredCredential {
   Id: string;

@@ -29,8 +29,9 @@
  */
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
-import { parseSshPublicKey } from '../../../src/domain/ssh-key.js';
-import { isJsonObject } from '../../../src/domain/json.js';
+import {
+  isJsonObject, parseSshPublicKey,
+} from '../../../src/provider-kit/index.js';
 import { createEmulatorKit, serveEmulatorApp } from '../../../src/provider-kit/emulator-kit.js';
 import type { EmulatorFaults, FetchLike, RecordedRequest, ServedEmulator } from '../../../src/provider-kit/emulator-kit.js';
 import {

@@ -1,10 +1,11 @@
 /** The configured backends, their capabilities, and a live health check of one. */
 import { z, createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { mayReach, requireBackend, requireScope } from '../../security/auth.js';
-import type { BackendEntry, GatewayEnv } from '../request-vars.js';
 import { Backend } from '../../domain/model.js';
-import { BackendParam, errorResponses, jsonResponse, unknownBackend, type RouteDeps } from '../route-kit.js';
+import { capabilitiesOf } from '../../provider-kit/adapter.js';
+import { mayReach } from '../../security/auth.js';
+import { authorize } from '../pipeline.js';
+import type { BackendEntry, GatewayEnv } from '../request-vars.js';
+import { BackendParam, errorResponses, jsonResponse, type RouteDeps } from '../route-kit.js';
 
 /**
  * A backend as known now: its server's versions once reached (null before), and the
@@ -19,18 +20,12 @@ function describe(entry: BackendEntry): z.infer<typeof Backend> {
     default: entry.isDefault,
     apiVersion: server.apiVersion,
     serverVersion: server.serverVersion,
-    capabilities: { ...adapter.capabilities },
+    capabilities: capabilitiesOf(adapter),
     permissions: [...adapter.permissions],
   };
 }
 
 export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
-  const authenticate = async (c: Context<GatewayEnv>) => {
-    const principal = await deps.authenticate(c);
-    requireScope(principal, 'read');
-    return principal;
-  };
-
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/backends', operationId: 'listBackends', tags: ['Backends'],
@@ -40,12 +35,11 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
         ...errorResponses,
       },
     }),
-    (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
-      const principal = await authenticate(c);
-      c.set('principal', principal);
+    async (c) => {
+      const principal = await authorize(c, deps, 'read');
       const data = [...deps.backends.values()].filter((b) => mayReach(principal, b.name)).map(describe);
       return jsonResponse(c, 200, { data });
-    }) as never,
+    },
   );
 
   app.openapi(
@@ -61,20 +55,15 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
         ...errorResponses,
       },
     }),
-    (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
-      const principal = await authenticate(c);
-      c.set('principal', principal);
-      const name = c.req.param('backend') ?? '';
-      requireBackend(principal, name);
-      const entry = deps.backends.get(name);
-      if (!entry) throw unknownBackend(name, principal, deps.backends);
-      c.set('backend', entry);
+    async (c) => {
+      await authorize(c, deps, 'read', c.req.param('backend'));
+      const entry = c.get('backend');
       const started = performance.now();
       const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });
       const health = { ok: result.ok, latencyMs: Math.round(performance.now() - started), detail: result.detail };
       // Read after the health check, so the versions and the circuit shown are what it found.
       const circuit = entry.adapter.circuit?.();
       return jsonResponse(c, 200, { ...describe(entry), health, ...(circuit ? { circuit } : {}) });
-    }) as never,
+    },
   );
 }

@@ -15,8 +15,8 @@ export function mountNetworkRuleRoutes(app: OpenAPIHono<GatewayEnv>, deps: Route
     method: 'get', path: '/users/{id}/network-rules', operationId: 'listNetworkRules', tag, scope: 'read',
     capability: 'networkRules', summary: "List a user's network inbound rules", params: UserIdParams,
     success: { status: 200, description: 'Every rule', schema: pageOf(NetworkRule, 'NetworkRuleList') },
-  }, async (c, { params, backend, ctx }) =>
-    jsonResponse(c, 200, { data: await backend.adapter.listNetworkRules!(params.id, ctx), nextCursor: null }, { 'x-cache': 'BYPASS' }));
+  }, async (c, { params, operations, ctx }) =>
+    jsonResponse(c, 200, { data: await operations.listNetworkRules(params.id, ctx), nextCursor: null }, { 'x-cache': 'BYPASS' }));
 
   mountBackendRoute(app, deps, {
     method: 'put', path: '/users/{id}/network-rules', operationId: 'replaceNetworkRules', tag, scope: 'write',
@@ -24,12 +24,12 @@ export function mountNetworkRuleRoutes(app: OpenAPIHono<GatewayEnv>, deps: Route
     description: 'A bare IP becomes a /32 or /128; anything else that is not a CIDR is a 400.',
     params: UserIdParams, body: RuleSet,
     success: { status: 200, description: 'The rules now in force', schema: z.object({ data: z.array(NetworkRule) }) },
-  }, async (c, { params, body, backend, ctx }) => {
+  }, async (c, { params, body, operations, ctx }) => {
     const rules = body.data.map((rule, i) => {
       const cidr = normalizeCidr(rule.cidr);
       if (!cidr) throw invalidRequest(`"${rule.cidr}" is not an IP address or a CIDR`, [{ path: `data.${i}.cidr`, message: 'not a CIDR' }]);
       return { ...rule, cidr };
     });
-    return jsonResponse(c, 200, { data: await backend.adapter.replaceNetworkRules!(params.id, rules, ctx) });
+    return jsonResponse(c, 200, { data: await operations.replaceNetworkRules(params.id, rules, ctx) });
   });
 }

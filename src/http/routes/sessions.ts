@@ -9,16 +9,16 @@ export function mountSessionRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     method: 'get', path: '/connections', operationId: 'listConnections', tag: 'Connections', scope: 'admin',
     capability: 'connections', summary: 'List active connections',
     success: { status: 200, description: 'Active connections', schema: z.object({ data: z.array(Connection) }).openapi('ConnectionList') },
-  }, async (c, { backend, ctx }) =>
-    jsonResponse(c, 200, { data: await backend.adapter.listConnections!(ctx) }, { 'x-cache': 'BYPASS' }));
+  }, async (c, { operations, ctx }) =>
+    jsonResponse(c, 200, { data: await operations.listConnections(ctx) }, { 'x-cache': 'BYPASS' }));
 
   mountBackendRoute(app, deps, {
     method: 'delete', path: '/connections/{connectionId}', operationId: 'closeConnection', tag: 'Connections',
     scope: 'admin', capability: 'connections', summary: 'Close a connection',
     params: z.object({ connectionId: idParam('connectionId', '1a2b3c4d5e6f') }),
     success: { status: 204, description: 'Closed' },
-  }, async (c, { params, backend, ctx }) => {
-    await backend.adapter.closeConnection!(params.connectionId, ctx);
+  }, async (c, { params, operations, ctx }) => {
+    await operations.closeConnection(params.connectionId, ctx);
     return c.body(null, 204);
   });
 
@@ -26,8 +26,8 @@ export function mountSessionRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     method: 'get', path: '/quota-scans', operationId: 'listQuotaScans', tag: 'Quota scans', scope: 'admin',
     capability: 'quotaScans', summary: 'List running quota scans',
     success: { status: 200, description: 'Running scans', schema: z.object({ data: z.array(QuotaScan) }).openapi('QuotaScanList') },
-  }, async (c, { backend, ctx }) =>
-    jsonResponse(c, 200, { data: await backend.adapter.listQuotaScans!(ctx) }, { 'x-cache': 'BYPASS' }));
+  }, async (c, { operations, ctx }) =>
+    jsonResponse(c, 200, { data: await operations.listQuotaScans(ctx) }, { 'x-cache': 'BYPASS' }));
 
   mountBackendRoute(app, deps, {
     method: 'post', path: '/users/{id}/quota-scans', operationId: 'startQuotaScan', tag: 'Quota scans',
@@ -35,8 +35,8 @@ export function mountSessionRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     description: '409 when one is already running for the user.',
     params: UserIdParams,
     success: { status: 202, description: 'Started' },
-  }, async (c, { params, backend, ctx }) => {
-    await backend.adapter.startQuotaScan!(params.id, ctx);
+  }, async (c, { params, operations, ctx }) => {
+    await operations.startQuotaScan(params.id, ctx);
     return c.body(null, 202);
   });
 }

@@ -14,8 +14,8 @@ export function mountSshKeyRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps)
     method: 'get', path: '/users/{id}/ssh-keys', operationId: 'listSshKeys', tag, scope: 'read',
     capability: 'sshKeys', summary: "List a user's SSH keys", params: UserIdParams,
     success: { status: 200, description: 'Every key of the user', schema: pageOf(SshKey, 'SshKeyList') },
-  }, async (c, { params, backend, ctx }) =>
-    jsonResponse(c, 200, { data: await backend.adapter.listSshKeys!(params.id, ctx), nextCursor: null }, { 'x-cache': 'BYPASS' }));
+  }, async (c, { params, operations, ctx }) =>
+    jsonResponse(c, 200, { data: await operations.listSshKeys(params.id, ctx), nextCursor: null }, { 'x-cache': 'BYPASS' }));
 
   mountBackendRoute(app, deps, {
     method: 'post', path: '/users/{id}/ssh-keys', operationId: 'addSshKey', tag, scope: 'write', idempotent: true,
@@ -23,9 +23,9 @@ export function mountSshKeyRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps)
     description: 'OpenSSH one-line public key format. An invalid key is a 400; a key already present a 409.',
     params: UserIdParams, body: SshKeyInput,
     success: { status: 201, description: 'The added key', schema: SshKey },
-  }, async (c, { params, body, backend, ctx }) => {
+  }, async (c, { params, body, operations, ctx }) => {
     const parsed = await parseSshPublicKey(body.publicKey, 'publicKey');
-    const key = await backend.adapter.addSshKey!(params.id, parsed, ctx);
+    const key = await operations.addSshKey(params.id, parsed, ctx);
     // No Location: a single key has no GET route (the list has them all; DELETE takes key.id).
     return jsonResponse(c, 201, key);
   });
@@ -34,8 +34,8 @@ export function mountSshKeyRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps)
     method: 'delete', path: '/users/{id}/ssh-keys/{keyId}', operationId: 'deleteSshKey', tag, scope: 'write',
     capability: 'sshKeys', summary: 'Delete an SSH key', params: KeyParams,
     success: { status: 204, description: 'Deleted' },
-  }, async (c, { params, backend, ctx }) => {
-    await backend.adapter.deleteSshKey!(params.id, params.keyId, ctx);
+  }, async (c, { params, operations, ctx }) => {
+    await operations.deleteSshKey(params.id, params.keyId, ctx);
     return c.body(null, 204);
   });
 }

@@ -1,37 +1,30 @@
 /**
- * A stored page of users, answered ahead of the route's middleware stack.
+ * The list route's own first step (src/http/routes/users.ts): a stored page answered at once.
  *
- * Most list reads are cache hits, and on a hit the general route stack (request context, metrics,
- * access check, two zod validators, the handler) cost more CPU than sending the answer. This
- * middleware runs first on the two list paths. It makes the same access checks with the same
- * functions (the API key, the read scope, the backend and the key's grant of it), reads the query
- * with a parser that accepts only its plainest spellings, and answers when the page is stored,
- * writing the same log line and metrics as the stack would. Anything else goes on to the full
- * route, which answers it as before, errors included: no key or a refused one, another spelling
- * of the query, `include=raw`, `Cache-Control: no-cache`, a page not stored or being loaded, a
- * store failing.
+ * Most list reads are cache hits, and on a hit validating the query with zod and running the
+ * handler cost more CPU than sending the answer. This step runs after the route's access check
+ * (the pipeline's `authorize`, as for every route) and before its validation. It reads the query
+ * with a parser that accepts only its plainest spellings and answers when the page is stored.
+ * Anything else goes on to validation and the handler, which answer it as before, errors
+ * included: another spelling of the query, `include=raw`, `Cache-Control: no-cache`, a bad
+ * cursor, a page not stored or being loaded, a store failing. What it found goes on with it: a
+ * store that held nothing is not read again by the handler.
  */
-import type { Context, MiddlewareHandler } from 'hono';
-import { mayReach, type RequestAuthenticator } from '../../security/auth.js';
-import { decodeCursor } from '../cursor.js';
-import type { BackendEntry, GatewayEnv, Principal } from '../request-vars.js';
+import type { MiddlewareHandler } from 'hono';
 import type { CachedRead, ListCache } from '../../cache/list-cache.js';
-import type { Logger } from '../../observability/logger.js';
-import type { Metrics } from '../../observability/metrics.js';
 import { UserStatus } from '../../domain/model.js';
-import { requestIdOf } from '../request-id.js';
-import { listAnswerHeaders, listKey, pageKey, wantsFreshRead, type ListQuery } from './users.js';
+import { decodeCursor } from '../cursor.js';
+import { PRIVATE_ANSWER } from '../pipeline.js';
+import type { BackendEntry, GatewayEnv } from '../request-vars.js';
 
-export interface CachedListDeps {
-  authenticate: RequestAuthenticator;
-  backends: ReadonlyMap<string, BackendEntry>;
-  defaultBackend: string;
-  cache: ListCache;
-  requestLogger: Logger;
-  metrics: Metrics;
+/** The list query as the route's schema reads it (src/http/routes/users.ts ListQuery). */
+export interface PlainListQuery {
+  limit: number;
+  order: 'asc' | 'desc';
+  status: UserStatus | undefined;
+  username: string | undefined;
+  cursor: string | undefined;
 }
-
-export type PlainListQuery = Pick<ListQuery, 'limit' | 'order' | 'status' | 'username' | 'cursor'>;
 
 /** A value that needs no decoding (no `%`, no `+`): Hono and zod read it as written. */
 const PLAIN_VALUE = /^[A-Za-z0-9._~-]+$/;
@@ -66,83 +59,60 @@ export function parsePlainListQuery(search: string): PlainListQuery | undefined 
   return q;
 }
 
-/** The key's principal; undefined when it is missing or wrong (the route answers that). */
-async function principalOf(authenticate: RequestAuthenticator, c: Context<GatewayEnv>): Promise<Principal | undefined> {
-  try {
-    return await authenticate(c);
-  } catch {
-    return undefined;
-  }
+/** The key a list is cached under and its cursors are bound to. */
+export function listKey(backend: BackendEntry, q: { order: string; status?: string | undefined; username?: string | undefined }): string {
+  return [backend.name, q.order, q.status ?? '', q.username ?? ''].join('\u0000');
 }
 
-/** The stored page this request asks for, or undefined when the full route must answer it. */
-async function storedPage(
-  deps: CachedListDeps,
-  c: Context<GatewayEnv>,
-): Promise<{ page: CachedRead; principal: Principal; backend: BackendEntry } | undefined> {
-  if (c.req.method !== 'GET' || wantsFreshRead(c.req.header('cache-control'))) return undefined;
-  const url = c.req.url;
-  const mark = url.indexOf('?');
-  const query = parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1));
-  if (!query) return undefined;
-  const principal = await principalOf(deps.authenticate, c);
-  if (!principal?.scopes.has('read')) return undefined;
-  const name = c.req.param('backend') ?? deps.defaultBackend;
-  const backend = deps.backends.get(name);
-  if (!backend || !mayReach(principal, name)) return undefined;
-  const key = listKey(backend, query);
-  let offset = 0;
-  if (query.cursor !== undefined) {
-    try {
-      offset = decodeCursor(query.cursor, key);
-    } catch {
-      return undefined;
-    }
-  }
-  const page = await deps.cache.peek(backend.name, pageKey(key, offset, query.limit));
-  return page && { page, principal, backend };
+/** The cache key of one page of the list `key` (see listKey). */
+export function pageKey(key: string, offset: number, limit: number): string {
+  return `users:page:${key}\u0000${offset}\u0000${limit}`;
 }
 
-/** A stored page's answer, and what its request's metrics and log line say. */
-export interface StoredPageAnswer {
-  /** `performance.now()` when the request began. */
-  started: number;
-  requestId: string;
-  route: string;
-  backend: string;
-  principal: string;
-  page: CachedRead;
+/** A caller's `Cache-Control: no-cache`: read the upstream, then store its answer. */
+export function wantsFreshRead(cacheControl: string | undefined): boolean {
+  return cacheControl !== undefined && /no-cache/i.test(cacheControl);
+}
+
+/** The headers of a list answer: its type, what a cache may do with it, `X-Cache`, and `Age` on a hit. */
+export function listAnswerHeaders(read: CachedRead): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'cache-control': PRIVATE_ANSWER,
+    'x-cache': read.cache,
+    ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
+  };
 }
 
 /**
- * The answer of a stored page, with the request metrics and log line that requestContext and
- * requestMetrics (src/http/app.ts) write for the full route. bench/servers.ts's envelope answers
- * through it too, so the bench measures this code.
+ * A stored page's answer. A bare Response with plain headers (its own X-Request-Id among them):
+ * @hono/node-server then writes it without building a Headers object — most of a hit's cost otherwise.
  */
-export function answerStoredPage(out: Pick<CachedListDeps, 'metrics' | 'requestLogger'>, a: StoredPageAnswer): Response {
-  // Plain headers: @hono/node-server then writes them without building a Headers object.
-  const res = new Response(a.page.body, { status: 200, headers: { 'x-request-id': a.requestId, ...listAnswerHeaders(a.page) } });
-  const ms = performance.now() - a.started;
-  out.metrics.observeRequest({ route: a.route, method: 'GET', status: 200, backend: a.backend, seconds: ms / 1000 });
-  out.requestLogger.info(
-    { requestId: a.requestId, method: 'GET', route: a.route, status: 200, durationMs: Math.round(ms * 10) / 10, backend: a.backend, principal: a.principal },
-    'request',
-  );
-  return res;
+export function storedPageResponse(requestId: string, page: CachedRead): Response {
+  return new Response(page.body, { status: 200, headers: { 'x-request-id': requestId, ...listAnswerHeaders(page) } });
 }
 
-export function cachedUserList(deps: CachedListDeps): MiddlewareHandler<GatewayEnv> {
-  return async function cachedUserPage(c, next) {
-    const started = performance.now();
-    const found = await storedPage(deps, c);
-    if (!found) return next();
-    return answerStoredPage(deps, {
-      started,
-      requestId: requestIdOf(c.req.header('x-request-id')),
-      route: c.req.param('backend') === undefined ? '/v1/users' : '/v1/backends/:backend/users',
-      backend: found.backend.name,
-      principal: found.principal.name,
-      page: found.page,
-    });
+/** The stored-page step of the list route: answers a stored page, or hands on to validation. */
+export function storedPageStep(cache: ListCache): MiddlewareHandler<GatewayEnv> {
+  return async function storedPage(c, next) {
+    if (wantsFreshRead(c.req.header('cache-control'))) return next();
+    const url = c.req.url;
+    const mark = url.indexOf('?');
+    const query = parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1));
+    if (!query) return next();
+    const backend = c.get('backend');
+    const key = listKey(backend, query);
+    let offset = 0;
+    if (query.cursor !== undefined) {
+      try {
+        offset = decodeCursor(query.cursor, key);
+      } catch {
+        return next(); // the handler answers the bad cursor
+      }
+    }
+    const found = await cache.lookup(backend.name, pageKey(key, offset, query.limit));
+    if (found.hit) return storedPageResponse(c.get('requestId'), found.hit);
+    if (found.miss) c.set('storeMiss', found.miss); // the handler's read starts from it
+    return next();
   };
 }

@@ -9,7 +9,8 @@ import {
   CreatedUser, PasswordInput, PasswordRotation, User, UserCreate, UserPatch, UserStatus, pageOf,
   type AdapterUser,
 } from '../../domain/model.js';
-import { PRIVATE_ANSWER, UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { listAnswerHeaders, listKey, pageKey, storedPageStep, wantsFreshRead } from './users-stored-page.js';
 
 const IncludeQuery = z
   .object({
@@ -41,31 +42,6 @@ export function present(user: AdapterUser, includeRaw: boolean): Presented {
 
 export type ListQuery = z.infer<typeof ListQuery>;
 
-/** The key a list is cached under and its cursors are bound to. */
-export function listKey(backend: BackendEntry, q: Pick<ListQuery, 'order' | 'status' | 'username'>): string {
-  return [backend.name, q.order, q.status ?? '', q.username ?? ''].join('\u0000');
-}
-
-/** A caller's `Cache-Control: no-cache`: read the upstream, then store its answer. */
-export function wantsFreshRead(cacheControl: string | undefined): boolean {
-  return cacheControl !== undefined && /no-cache/i.test(cacheControl);
-}
-
-/** The headers of a list answer: its type, what a cache may do with it, `X-Cache`, and `Age` on a hit. */
-export function listAnswerHeaders(read: CachedRead): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    'cache-control': PRIVATE_ANSWER,
-    'x-cache': read.cache,
-    ...(read.ageSeconds !== undefined ? { age: String(read.ageSeconds) } : {}),
-  };
-}
-
-/** The cache key of one page of the list `key` (see listKey). */
-export function pageKey(key: string, offset: number, limit: number): string {
-  return `users:page:${key}\u0000${offset}\u0000${limit}`;
-}
-
 /**
  * SFTP To Go's whole list as the cache holds it: the users' JSON. Its pages are cut from the
  * users; requests that share a load share the users themselves (ListCache.readValue), and only
@@ -81,7 +57,7 @@ const USER_LIST: ValueCodec<Presented[]> = {
  * caller's password at all (elsewhere the adapter's 422 says it cannot).
  */
 function checkPasswordLength(password: string | undefined, backend: BackendEntry, min: number): void {
-  if (password === undefined || !backend.adapter.capabilities.passwordSet) return;
+  if (password === undefined || !backend.adapter.operations.passwordSet) return;
   const length = [...password].length;
   if (length < min) {
     throw invalidRequest(`password must be at least ${min} characters long (it has ${length})`, [
@@ -93,14 +69,14 @@ function checkPasswordLength(password: string | undefined, backend: BackendEntry
 export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
   const tag = 'Users';
 
-  // A stored page is answered before this route by ./users-cached.ts, with the same checks and
-  // answer: what changes here (a check, a header, the cache key) must change there too.
   mountBackendRoute(app, deps, {
     method: 'get', path: '/users', operationId: 'listUsers', tag, scope: 'read',
     summary: 'List users',
     description: 'Cursor-paginated, filtered by exact `username` and `status`, ordered by username. ' +
       'Answers say `X-Cache: HIT | MISS | BYPASS`; send `Cache-Control: no-cache` to read the upstream.',
     query: ListQuery,
+    // A stored page in its plainest query is answered there, before validation.
+    before: [storedPageStep(deps.cache)],
     success: { status: 200, description: 'A page of users', schema: UserPage },
   }, async (c, { query, backend, ctx }) => {
     const refresh = wantsFreshRead(c.req.header('cache-control'));
@@ -110,25 +86,27 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     const serialize = (page: { data: unknown[]; nextOffset: number | null }) =>
       JSON.stringify({ data: page.data, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset, key) });
     const { adapter } = backend;
+    const { listAllUsers } = adapter;
+    const miss = c.get('storeMiss'); // where the stored-page step found nothing: not read again
     let read: CachedRead;
     if (query.include === 'raw') {
       // Admin-only and rare: always read live rather than cache a second, larger copy.
       const page = await adapter.listUsers(q, ctx);
       read = { body: serialize({ ...page, data: page.data.map((u) => present(u, true)) }), cache: 'BYPASS' };
-    } else if (adapter.listAllUsers) {
+    } else if (listAllUsers) {
       // Every user comes in one upstream answer: cache that once, page and filter it here.
-      const loadUsers = async () => (await adapter.listAllUsers!(ctx)).map((u) => present(u, false));
+      const loadUsers = async () => (await listAllUsers.call(adapter, ctx)).map((u) => present(u, false));
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         // Overlapping loads share one upstream call and its users, with a store or without one
         // (then no JSON of the whole list is made: only the page is serialized).
         const all = await deps.cache.readValue(backend.name, 'users:all', loadUsers, USER_LIST, refresh);
         return serialize(pageOfAll(all, q));
-      }, refresh);
+      }, refresh, miss);
     } else {
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         const page = await adapter.listUsers(q, ctx);
         return serialize({ ...page, data: page.data.map((u) => present(u, false)) });
-      }, refresh);
+      }, refresh, miss);
     }
     return c.body(read.body, 200, listAnswerHeaders(read));
   });
@@ -188,16 +166,16 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     description: 'The new password is in this answer, once; it is never stored or shown again.',
     params: UserIdParams,
     success: { status: 200, description: 'The new password', schema: PasswordRotation },
-  }, async (c, { params, backend, ctx }) =>
-    jsonResponse(c, 200, await backend.adapter.rotatePassword!(params.id, ctx), { 'cache-control': 'no-store' }));
+  }, async (c, { params, operations, ctx }) =>
+    jsonResponse(c, 200, await operations.rotatePassword(params.id, ctx), { 'cache-control': 'no-store' }));
 
   mountBackendRoute(app, deps, {
     method: 'put', path: '/users/{id}/password', operationId: 'setPassword', tag, scope: 'write',
     capability: 'passwordSet', summary: 'Set a caller-chosen password', params: UserIdParams, body: PasswordInput,
     success: { status: 204, description: 'Set' },
-  }, async (c, { params, body, backend, ctx }) => {
+  }, async (c, { params, body, backend, operations, ctx }) => {
     checkPasswordLength(body.password, backend, deps.passwordMinLength);
-    await backend.adapter.setPassword!(params.id, body.password, ctx);
+    await operations.setPassword(params.id, body.password, ctx);
     return c.body(null, 204);
   });
 }
