@@ -23,7 +23,7 @@ function providerOf(config: BackendConfig): ProviderDefinition {
   return found;
 }
 
-/** Parses config JSON text (src/config.ts), each backend by its provider's schema. Throws ConfigError naming the first bad field. */
+/** Parses config JSON text (src/config.ts), each backend by its provider's schema; throws ConfigError naming the first bad field. */
 export function parseConfig(text: string, vars: Record<string, string | undefined>): GatewayConfig {
   return parseConfigFor(PROVIDERS, text, vars);
 }

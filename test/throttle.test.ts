@@ -235,7 +235,7 @@ describe('requests per API key (auth.apiKeys[].requestsPerMinute)', () => {
   it('counts a request once, whether the stored page answers it or the full route does', async () => {
     const s = await serveGateway();
     const first = await s.get('/v1/users', { key: LIMITED_KEY });
-    expect([first.status, first.headers['x-cache']]).toEqual([200, 'MISS']); // through both: checked by the short way, answered by the route
+    expect([first.status, first.headers['x-cache']]).toEqual([200, 'MISS']); // through the stored-page step (which found nothing) to the handler
     const hits = [];
     for (let i = 0; i < 4; i++) hits.push((await s.get('/v1/users', { key: LIMITED_KEY })).headers['x-cache']);
     expect(hits).toEqual(['HIT', 'HIT', 'HIT', 'HIT']);

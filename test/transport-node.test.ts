@@ -5,7 +5,7 @@
  * kept after a timeout, a queued call that outlives its deadline, keep-alive, close() at shutdown.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -13,7 +13,7 @@ import type { RequestObservation } from '../src/observability/metrics.js';
 import { noopMetrics } from '../src/observability/metrics.js';
 import { parsePlainListQuery } from '../src/http/routes/users-stored-page.js';
 import { ListQuery } from '../src/http/routes/users.js';
-import { API_KEYS, KEYS, createTestGateway, type TestGateway } from './helpers/gateway.js';
+import { API_KEYS, KEYS, createTestGateway, type GatewayOptions, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 describe('parsePlainListQuery', () => {
@@ -62,10 +62,9 @@ describe('parsePlainListQuery', () => {
   });
 });
 
-/** A gateway in front of both emulators, recording its request metrics. */
-function gatewayWithMetrics(onprem: SftpgoEmulator, togo: SftpToGoEmulator) {
-  const observed: RequestObservation[] = [];
-  const gw = createTestGateway({
+/** A gateway in front of both emulators (onprem, the default, and togo). */
+function gatewayBefore(onprem: SftpgoEmulator, togo: SftpToGoEmulator, extra: Partial<GatewayOptions> = {}) {
+  return createTestGateway({
     backends: {
       onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
       togo: {
@@ -75,8 +74,14 @@ function gatewayWithMetrics(onprem: SftpgoEmulator, togo: SftpToGoEmulator) {
     },
     defaultBackend: 'onprem',
     fetchFor: (name) => (name === 'onprem' ? onprem.fetch : togo.fetch) as typeof fetch,
-    metrics: { ...noopMetrics, observeRequest: (o) => observed.push(o) },
+    ...extra,
   });
+}
+
+/** A gateway in front of both emulators, recording its request metrics. */
+function gatewayWithMetrics(onprem: SftpgoEmulator, togo: SftpToGoEmulator) {
+  const observed: RequestObservation[] = [];
+  const gw = gatewayBefore(onprem, togo, { metrics: { ...noopMetrics, observeRequest: (o) => observed.push(o) } });
   return { gw, observed };
 }
 
@@ -179,18 +184,7 @@ describe('what it leaves to validation and the handler', () => {
     onprem = createSftpgoEmulator();
     onprem.seedUsers(12, 'plain');
     togo = createSftpToGoEmulator();
-    gw = createTestGateway({
-      backends: {
-        onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
-        togo: {
-          provider: 'sftptogo', baseUrl: 'http://togo.test',
-          organizationId: SFTPTOGO_EMULATOR_DEFAULTS.organizationId, apiKey: SFTPTOGO_EMULATOR_DEFAULTS.apiKey,
-        },
-      },
-      defaultBackend: 'onprem',
-      fetchFor: (name) => (name === 'onprem' ? onprem.fetch : togo.fetch) as typeof fetch,
-      apiKeys: [...API_KEYS, { name: 'write-only', key: WRITE_ONLY_KEY, scopes: ['write'] }],
-    });
+    gw = gatewayBefore(onprem, togo, { apiKeys: [...API_KEYS, { name: 'write-only', key: WRITE_ONLY_KEY, scopes: ['write'] }] });
     // Pages stored: the first page of 5, its next page, and each backend's default list.
     const first = await gw.json('GET', '/v1/backends/onprem/users?limit=5');
     secondPage = `/v1/backends/onprem/users?limit=5&cursor=${first.body.nextCursor}`;

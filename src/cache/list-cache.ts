@@ -56,7 +56,7 @@ export interface ListCacheOptions {
   afterAnswer?: (task: () => void) => void;
   /**
    * A backend's identity in the store: its name and a fingerprint of what decides its answers
-   * (`backendIdentity` in src/config.ts). Every key of the backend carries it, so a config change
+   * (`backendIdentity` in src/providers.ts). Every key of the backend carries it, so a config change
    * (another provider, URL, organization or API version) never reads another upstream's entries,
    * on any instance sharing the store. @default the name alone
    */

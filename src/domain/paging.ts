@@ -2,8 +2,17 @@
  * Pages, filters and orders a whole user list in the gateway, for providers that answer every
  * user at once (SFTP To Go). The position in a cursor is an index into the filtered, ordered list.
  */
-import type { ListUsersQuery } from '../provider-kit/adapter.js';
 import type { UserStatus } from './model.js';
+
+/** One page of users: how many, from where, filtered by exact username and status, in which order. */
+export interface ListUsersQuery {
+  limit: number;
+  /** Where to resume: an adapter-defined position decoded from the caller's cursor. 0 = start. */
+  offset: number;
+  username?: string;
+  status?: UserStatus;
+  order: 'asc' | 'desc';
+}
 
 interface Listed {
   username: string;

@@ -11,11 +11,11 @@ import { GatewayError } from '../domain/errors.js';
 import { lazyChild, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
-  createAuthenticator, mayReach, oncePerRequest, requireBackend, requireScope, type RequestAuthenticator, type Sha256,
+  createAuthenticator, mayReach, requireBackend, requireScope, type Principal, type Sha256,
 } from '../security/auth.js';
 import { countedAddress, throttled, type LimiterFactory } from '../security/throttle.js';
 import { requestIdOf } from './request-id.js';
-import type { BackendEntry, GatewayEnv, Principal } from './request-vars.js';
+import type { BackendEntry, GatewayEnv } from './request-vars.js';
 
 /**
  * What every `/v1` answer tells caches, unless it says more (an answer carrying a password says
@@ -78,6 +78,23 @@ export function requestPipeline(logger: Logger, out: RequestObserver): Middlewar
     if (c.req.path.startsWith('/v1/') || c.req.path === '/v1') c.header('cache-control', PRIVATE_ANSWER);
     await next();
     observeRequest(out, c, started);
+  };
+}
+
+/**
+ * A request's principal, or the 401/429 it gets. The first answer is kept on the context, so a
+ * request is authenticated (and counted by the throttle) once, whichever step asks.
+ */
+export type RequestAuthenticator = (c: Context<GatewayEnv>) => Promise<Principal>;
+
+export function oncePerRequest(authenticate: (c: Context<GatewayEnv>) => Promise<Principal>): RequestAuthenticator {
+  return (c) => {
+    let outcome = c.get('authentication');
+    if (!outcome) {
+      outcome = authenticate(c);
+      c.set('authentication', outcome);
+    }
+    return outcome;
   };
 }
 

@@ -2,7 +2,7 @@
 import type { StoreMiss } from '../cache/list-cache.js';
 import type { ProviderAdapter } from '../provider-kit/adapter.js';
 import type { Logger } from '../observability/logger.js';
-import type { Scope } from '../config.js';
+import type { Principal } from '../security/auth.js';
 
 export interface BackendEntry {
   name: string;
@@ -10,20 +10,12 @@ export interface BackendEntry {
   isDefault: boolean;
 }
 
-export interface Principal {
-  /** The API key's name from the config ("demo" in demo mode); never the key itself. */
-  name: string;
-  scopes: ReadonlySet<Scope>;
-  /** Backends the key may reach; undefined = all. */
-  backends?: ReadonlySet<string>;
-}
-
 export interface GatewayEnv {
   Variables: {
     requestId: string;
     logger: Logger;
     principal: Principal;
-    /** The request's authentication, once started (src/security/auth.ts `oncePerRequest`). */
+    /** The request's authentication, once started (src/http/pipeline.ts `oncePerRequest`). */
     authentication: Promise<Principal>;
     backend: BackendEntry;
     /** Where the list route's stored-page step found nothing stored (src/http/routes/users-stored-page.ts). */

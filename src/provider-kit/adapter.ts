@@ -9,22 +9,13 @@ import {
   CAPABILITIES,
   type AdapterUser, type Capabilities, type Capability, type Connection, type NetworkRule, type NetworkRuleInput,
   type PasswordRotation, type Permission, type Provider, type QuotaScan, type SshKey, type UserCreate, type UserPatch,
-  type UserStatus,
 } from '../domain/model.js';
+import type { ListUsersQuery } from '../domain/paging.js';
 import type { ParsedSshKey } from '../domain/ssh-key.js';
 import type { CircuitBreaker, CircuitState } from '../reliability/circuit-breaker.js';
 import type { CallContext, UpstreamTransport } from '../reliability/upstream.js';
 
-export type { CallContext };
-
-export interface ListUsersQuery {
-  limit: number;
-  /** Where to resume: an adapter-defined position decoded from the caller's cursor. 0 = start. */
-  offset: number;
-  username?: string;
-  status?: UserStatus;
-  order: 'asc' | 'desc';
-}
+export type { CallContext, ListUsersQuery };
 
 export interface UserPage {
   data: AdapterUser[];

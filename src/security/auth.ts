@@ -2,10 +2,17 @@
  * API key authentication (CONTRACT §6). Keys are compared as SHA-256 digests in constant time,
  * against every configured key, so neither the match nor its position leaks through timing.
  */
-import type { Context } from 'hono';
 import type { ApiKeyConfig, Scope } from '../config.js';
-import type { GatewayEnv, Principal } from '../http/request-vars.js';
 import { GatewayError } from '../domain/errors.js';
+
+/** Who a request is: its API key's name and grants. */
+export interface Principal {
+  /** The API key's name from the config ("demo" in demo mode); never the key itself. */
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  /** Backends the key may reach; undefined = all. */
+  backends?: ReadonlySet<string>;
+}
 
 interface PreparedKey {
   digest: Uint8Array;
@@ -31,24 +38,6 @@ function diff(a: Uint8Array, b: Uint8Array): number {
 const DEMO_PRINCIPAL: Principal = { name: 'demo', scopes: new Set<Scope>(['read', 'write', 'admin']) };
 
 export type Authenticator = (authorization: string | undefined) => Promise<Principal>;
-
-/**
- * A request's principal, or the 401/429 it gets. Asked for by the list fast path and again by the
- * route when that path does not answer: the first answer is kept on the context, so a request is
- * authenticated (and counted by the throttle) once.
- */
-export type RequestAuthenticator = (c: Context<GatewayEnv>) => Promise<Principal>;
-
-export function oncePerRequest(authenticate: (c: Context<GatewayEnv>) => Promise<Principal>): RequestAuthenticator {
-  return (c) => {
-    let outcome = c.get('authentication');
-    if (!outcome) {
-      outcome = authenticate(c);
-      c.set('authentication', outcome);
-    }
-    return outcome;
-  };
-}
 
 /** Builds the authenticator once; `null` keys = demo mode, where every caller is allowed everything. */
 export function createAuthenticator(apiKeys: ApiKeyConfig[] | null, sha256: Sha256 = webCryptoSha256): Authenticator {

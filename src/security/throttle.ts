@@ -10,7 +10,7 @@
  * Runtime-neutral: the limiters are injected, so the Workers bundle never pulls Redis in.
  */
 import type { Authenticator } from './auth.js';
-import type { Principal } from '../http/request-vars.js';
+import type { Principal } from './auth.js';
 import { GatewayError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ThrottleRule } from '../observability/metrics.js';

@@ -1,5 +1,5 @@
 /** SSH keys of a user: list, add, delete. Keys are parsed and fingerprinted here, once, for every provider. */
-import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayEnv } from '../request-vars.js';
 import { SshKey, SshKeyInput, pageOf } from '../../domain/model.js';
 import { UserIdParams, idParam, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
