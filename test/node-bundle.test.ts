@@ -3,7 +3,6 @@
  * are imported lazily (src/node/demo.ts) and live in chunks of their own.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildNodeBundle, staticallyLoaded, type BuiltNode } from '../scripts/build.js';

@@ -85,6 +85,12 @@ function decoded<T>(hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
 /** A store command failed: the read goes on without the store. */
 class StoreUnavailable extends Error {}
 
+/** A value stored once the answers being made now have gone out (`afterAnswer`), then `done`. */
+interface StoredLater {
+  schedule: (task: () => void) => void;
+  done: () => void;
+}
+
 /**
  * What `lookup` found when nothing was stored: where the entry would be. Handed to `read`, which
  * then neither reads the backend's generation nor the entry again (on Redis, two round trips).
@@ -185,9 +191,11 @@ export class ListCache {
     const running = this.inFlight.get(fullKey) as Promise<Outcome<T>> | undefined;
     if (running) return running;
     const done = () => this.inFlight.delete(fullKey);
-    const storeLater = isValue && this.opts.afterAnswer !== undefined;
+    const { afterAnswer } = this.opts;
+    const storeLater = isValue && afterAnswer !== undefined;
     // A lookup that found nothing a moment ago stands for the first store read.
-    const work = this.readThrough(fullKey, load, codec, storeLater ? done : undefined, refresh, miss === undefined);
+    const later = storeLater ? { schedule: afterAnswer, done } : undefined;
+    const work = this.readThrough(fullKey, load, codec, later, refresh, miss === undefined);
     this.inFlight.set(fullKey, work);
     // Freed once answered (a failed load included), before its callers go on; a value stored
     // later keeps its key until stored, and readThrough frees it then.
@@ -283,11 +291,11 @@ export class ListCache {
 
   /**
    * The stored value, else `load`'s, stored: before it is returned, or with `storedLater` after
-   * it (a MISS then calls `storedLater` once the store has answered, whatever it answered).
+   * it (a MISS then calls `storedLater.done` once the store has answered, whatever it answered).
    * `readStored` false: the caller's lookup just found nothing stored, so it is not read again.
    */
   private async readThrough<T>(
-    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: (() => void) | undefined, refresh: boolean,
+    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: StoredLater | undefined, refresh: boolean,
     readStored: boolean,
   ): Promise<Outcome<T>> {
     const lockKey = `${fullKey}:lock`;
@@ -313,7 +321,7 @@ export class ListCache {
 
   /** Loads, and stores what it loaded (see readThrough); frees the lock when it holds it. */
   private async loadAndStore<T>(
-    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: (() => void) | undefined, locked: boolean,
+    fullKey: string, load: () => Promise<T>, codec: ValueCodec<T>, storedLater: StoredLater | undefined, locked: boolean,
   ): Promise<Outcome<T>> {
     const lockKey = `${fullKey}:lock`;
     let value: T;
@@ -329,7 +337,7 @@ export class ListCache {
       if (locked) await this.store.del(lockKey);
     });
     if (storedLater) {
-      this.opts.afterAnswer!(() => void store().catch(() => {}).finally(storedLater));
+      storedLater.schedule(() => void store().catch(() => {}).finally(storedLater.done));
       return { value, cache: 'MISS' };
     }
     try {
