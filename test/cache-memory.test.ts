@@ -75,7 +75,7 @@ describe('cache drivers through the API', () => {
   });
 });
 
-describe('ListCache.peek (the stored answer, never a load)', () => {
+describe('ListCache.lookup and peek (the stored answer, never a load)', () => {
   const silent = createLogger({ level: 'silent' });
 
   function cacheOver(store: CacheStore) {
@@ -85,6 +85,21 @@ describe('ListCache.peek (the stored answer, never a load)', () => {
     });
     return { cache, outcomes };
   }
+
+  it('hands a miss to read, which loads without looking again; a miss of another entry stands for nothing', async () => {
+    const { cache, outcomes } = cacheOver(createMemoryStore(10));
+    const found = await cache.lookup('b', 'k');
+    expect(found).toEqual({ miss: expect.objectContaining({ backend: 'b', key: 'k' }) });
+    let loads = 0;
+    expect((await cache.read('b', 'k', async () => `[${++loads}]`, false, found.miss)).cache).toBe('MISS');
+    await cache.read('b', 'other', async () => '[9]');
+    // Handed to a read of another entry, the miss is ignored: that entry is read, and is stored.
+    const other = await cache.read('b', 'other', async () => '[10]', false, found.miss);
+    expect([other.cache, new TextDecoder().decode(other.body as Uint8Array)]).toEqual(['HIT', '[9]']);
+    expect((await cache.lookup('b', 'k')).hit?.cache).toBe('HIT');
+    expect(loads).toBe(1);
+    expect(outcomes).toEqual(['b MISS', 'b MISS', 'b HIT', 'b HIT']);
+  });
 
   it('finds what a read stored, under the current generation only, and reports each hit', async () => {
     const { cache, outcomes } = cacheOver(createMemoryStore(10));

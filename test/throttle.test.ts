@@ -10,7 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import type { CacheStore } from '../src/cache/store.js';
-import { createRedisStore } from '../src/node/redis-store.js';
+import { createRedisStore, redisClientOf } from '../src/node/redis-store.js';
 import { createNodeMetrics, type NodeMetrics } from '../src/node/metrics.js';
 import { countedAddress, type LimiterFactory } from '../src/security/throttle.js';
 import { memoryLimiters } from '../src/security/throttle-memory.js';
@@ -255,9 +255,13 @@ describe('counters shared through Redis', () => {
   async function twoInstances(url: string, extra: Partial<GatewayOptions> = {}) {
     const prefix = uniquePrefix('throttle');
     prefixes.push(prefix);
-    const instance = () => {
+    const instance = async () => {
       const store = createRedisStore({ url, commandTimeoutMs: 200 });
       stores.push(store);
+      // Connected first (where Redis is up): until then a count goes to the instance's own memory, by design.
+      for (let waited = 0; waited < 2000 && redisClientOf(store)?.status !== 'ready'; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       return serveGateway({ cache: store, keyPrefix: prefix, limiters: nodeLimiters(store, prefix), ...extra });
     };
     return { a: await instance(), b: await instance(), prefix };

@@ -96,6 +96,8 @@ interface StoredLater {
  * then neither reads the backend's generation nor the entry again (on Redis, two round trips).
  */
 export interface StoreMiss {
+  readonly backend: string;
+  readonly key: string;
   readonly fullKey: string;
 }
 
@@ -177,9 +179,11 @@ export class ListCache {
 
   private async readOnce<T>(
     backend: string, key: string, load: () => Promise<T>, codec: ValueCodec<T>, isValue: boolean, refresh: boolean,
-    miss?: StoreMiss,
+    lookedUp?: StoreMiss,
   ): Promise<Outcome<T>> {
     if (this.store.driver === 'none' || this.bypassing()) return this.withoutStore(backend, key, load, isValue);
+    // Only a lookup of this very entry stands for reading it.
+    const miss = lookedUp?.backend === backend && lookedUp.key === key ? lookedUp : undefined;
     let fullKey: string;
     try {
       fullKey = miss?.fullKey ?? (await this.entryKey(backend, key));
@@ -229,7 +233,7 @@ export class ListCache {
       if (err instanceof StoreUnavailable) return {};
       throw err;
     }
-    if (!hit) return { miss: { fullKey } };
+    if (!hit) return { miss: { backend, key, fullKey } };
     this.opts.onOutcome?.(backend, 'HIT');
     return { hit };
   }

@@ -61,9 +61,10 @@ export function observeRequest(out: RequestObserver, c: Context<GatewayEnv>, sta
 }
 
 /**
- * First for every request: its id (the caller's X-Request-Id when safe, else a new one), a logger
- * bound to it, the headers every answer carries, then the route, then its line and metrics (after
- * `onError` has made any failure an answer).
+ * First for every request: its id (the caller's X-Request-Id when safe, else a new one) and a
+ * logger bound to it; then the route; then the headers every answer carries (`X-Request-Id`, and
+ * on `/v1` a `Cache-Control` unless the route said one) and its line and metrics, after `onError`
+ * has made any failure an answer.
  */
 export function requestPipeline(logger: Logger, out: RequestObserver): MiddlewareHandler<GatewayEnv> {
   return async function pipeline(c, next) {
@@ -71,14 +72,30 @@ export function requestPipeline(logger: Logger, out: RequestObserver): Middlewar
     const requestId = requestIdOf(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     c.set('logger', lazyChild(logger, { requestId }));
-    // Before next(): a prepared header goes into the answer as it is made. Set afterwards, Hono
-    // would rebuild the finished Response around a body stream, and @hono/node-server would lose
-    // its fast path for string bodies. An answer made as a bare Response sets them itself.
-    c.header('x-request-id', requestId);
-    if (c.req.path.startsWith('/v1/') || c.req.path === '/v1') c.header('cache-control', PRIVATE_ANSWER);
     await next();
+    if (!c.get('answerComplete')) withRequestHeaders(c.res, requestId, c.req.path);
     observeRequest(out, c, started);
   };
+}
+
+/**
+ * Sets them on the answer's own headers: `c.header()` on a finished answer would rebuild it around
+ * a body stream, and @hono/node-server would lose its fast path for ready bodies.
+ */
+function withRequestHeaders(res: Response, requestId: string, path: string): void {
+  const { headers } = res;
+  headers.set('x-request-id', requestId);
+  if ((path.startsWith('/v1/') || path === '/v1') && !headers.has('cache-control')) headers.set('cache-control', PRIVATE_ANSWER);
+}
+
+/**
+ * Marks an answer made with every header the pipeline would add (the list's stored page): the
+ * pipeline then leaves its headers alone, so @hono/node-server writes its plain headers object as
+ * it is, without building a Headers object.
+ */
+export function completeAnswer(c: Context<GatewayEnv>, res: Response): Response {
+  c.set('answerComplete', true);
+  return res;
 }
 
 /**

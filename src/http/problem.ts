@@ -43,6 +43,6 @@ export function problemResponse(c: Context<GatewayEnv>, err: GatewayError): Resp
     ...err.extra.headers,
   };
   if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="sftp-gateway"';
-  // Through the context, so the headers set before the handler (X-Request-Id) come along.
+  // Through the context, as every answer; the pipeline adds X-Request-Id to it (src/http/pipeline.ts).
   return c.body(JSON.stringify(body), err.status as 400, headers);
 }

@@ -20,5 +20,7 @@ export interface GatewayEnv {
     backend: BackendEntry;
     /** Where the list route's stored-page step found nothing stored (src/http/routes/users-stored-page.ts). */
     storeMiss: StoreMiss | undefined;
+    /** The answer carries the pipeline's headers already (src/http/pipeline.ts `completeAnswer`). */
+    answerComplete: boolean | undefined;
   };
 }

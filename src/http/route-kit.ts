@@ -59,10 +59,10 @@ export interface BackendRouteSpec<
    */
   idempotent?: true;
   /**
-   * Steps of the route's own, after the access check and before validation: one may answer
-   * itself (the list's stored page, src/http/routes/users-stored-page.ts) or hand on with `next()`.
+   * A step of the route's own, run by the access check once it passed, before validation: it may
+   * answer itself (the list's stored page, src/http/routes/users-stored-page.ts) or hand on with `next()`.
    */
-  before?: MiddlewareHandler<GatewayEnv>[];
+  before?: MiddlewareHandler<GatewayEnv>;
   success: { status: number; description: string; schema?: z.ZodType; headers?: Record<string, { description: string; schema: { type: 'string' } }> };
 }
 
@@ -145,13 +145,19 @@ async function operationsOf<C extends OperationCapability>(entry: BackendEntry, 
   return operations as CapabilityOperations[C];
 }
 
-/** The access check of a backend route (src/http/pipeline.ts `authorize`), then its capability: before any validation. */
-function accessCheck(deps: RouteDeps, scope: Scope, capability: OperationCapability | undefined): MiddlewareHandler<GatewayEnv> {
+/**
+ * The access check of a backend route (src/http/pipeline.ts `authorize`), then its capability,
+ * then the route's own first step if it has one: all before any validation.
+ */
+function accessCheck(
+  deps: RouteDeps, scope: Scope, capability: OperationCapability | undefined, before: MiddlewareHandler<GatewayEnv> | undefined,
+): MiddlewareHandler<GatewayEnv> {
   return async function checkAccess(c, next) {
     const principal = await authorize(c, deps, scope, c.req.param('backend') ?? deps.defaultBackend);
     if (c.req.query('include') === 'raw') requireScope(principal, 'admin');
     if (capability) await operationsOf(c.get('backend'), capability, callContext(c));
-    await next();
+    // Called here rather than as a middleware of its own: one step less for every list read.
+    return before ? before(c, next) : next();
   };
 }
 
@@ -202,7 +208,7 @@ export function mountBackendRoute<
   spec: BackendRouteSpec<P, Q, B, C>,
   handler: (c: Context<GatewayEnv>, input: RouteInput<Infer<P>, Infer<Q>, Infer<B>, C>) => Promise<Response>,
 ): void {
-  const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability), ...(spec.before ?? [])];
+  const middleware: MiddlewareHandler<GatewayEnv>[] = [accessCheck(deps, spec.scope, spec.capability, spec.before)];
   if (spec.body) middleware.push(limitBody as MiddlewareHandler<GatewayEnv>, refuseMalformedText);
   const isWrite = spec.method !== 'get';
   // First of all, so that it sees every answer, refusals included (src/security/audit.ts).
@@ -238,7 +244,7 @@ export function mountBackendRoute<
     if (idempotencyKey === undefined) return execute();
     // After the access check and validation: a refused or malformed request keeps nothing.
     const { backend: _scopedBackend, ...params } = (input.params ?? {}) as Record<string, unknown>;
-    const answer = await idempotencyGuardFor(deps.cache).handle(
+    return idempotencyGuardFor(deps.cache).handle(
       {
         key: idempotencyKey,
         principal: c.get('principal').name,
@@ -258,9 +264,6 @@ export function mountBackendRoute<
         }
       },
     );
-    // A kept answer is rebuilt as a bare Response: it carries this request's id, not its maker's.
-    answer.headers.set('x-request-id', c.get('requestId'));
-    return answer;
   };
 
   for (const scoped of [true, false]) {

@@ -68,11 +68,12 @@ export type FieldCapability = Exclude<Capability, OperationCapability>;
 export type FieldCapabilities = Readonly<Record<FieldCapability, boolean>>;
 export type Operations = Readonly<Partial<CapabilityOperations>>;
 
-const OPERATION_CAPABILITIES: ReadonlySet<Capability> = new Set<OperationCapability>([
-  'passwordRotation', 'passwordSet', 'sshKeys', 'networkRules', 'connections', 'quotaScans',
-]);
+/** The operation capabilities, at run time: the type makes it list exactly CapabilityOperations' keys. */
+const OPERATION_CAPABILITIES: Readonly<Record<OperationCapability, true>> = {
+  passwordRotation: true, passwordSet: true, sshKeys: true, networkRules: true, connections: true, quotaScans: true,
+};
 
-export const isOperationCapability = (c: Capability): c is OperationCapability => OPERATION_CAPABILITIES.has(c);
+export const isOperationCapability = (c: Capability): c is OperationCapability => Object.hasOwn(OPERATION_CAPABILITIES, c);
 
 export interface ProviderAdapter {
   readonly provider: Provider;

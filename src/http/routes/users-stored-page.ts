@@ -14,7 +14,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { CachedRead, ListCache } from '../../cache/list-cache.js';
 import { UserStatus } from '../../domain/model.js';
 import { decodeCursor } from '../cursor.js';
-import { PRIVATE_ANSWER } from '../pipeline.js';
+import { PRIVATE_ANSWER, completeAnswer } from '../pipeline.js';
 import type { BackendEntry, GatewayEnv } from '../request-vars.js';
 
 /** The list query as the route's schema reads it (src/http/routes/users.ts ListQuery). */
@@ -35,7 +35,7 @@ const STATUSES: ReadonlySet<string> = new Set(UserStatus.options);
  * The list query when written plainly, else undefined (the route's zod schema then reads it, and
  * answers any mistake): each of limit, cursor, username, status and order at most once, as
  * `name=value` with a PLAIN_VALUE; `limit` 1..500 in plain digits; nothing else, `include` neither.
- * What it accepts, it reads as the route's ListQuery does (test/users-cached.test.ts).
+ * What it accepts, it reads as the route's ListQuery does (test/users-stored-page.test.ts).
  *
  * @example parsePlainListQuery('limit=10&status=active') // { limit: 10, order: 'asc', status: 'active', … }
  */
@@ -111,7 +111,7 @@ export function storedPageStep(cache: ListCache): MiddlewareHandler<GatewayEnv> 
       }
     }
     const found = await cache.lookup(backend.name, pageKey(key, offset, query.limit));
-    if (found.hit) return storedPageResponse(c.get('requestId'), found.hit);
+    if (found.hit) return completeAnswer(c, storedPageResponse(c.get('requestId'), found.hit));
     if (found.miss) c.set('storeMiss', found.miss); // the handler's read starts from it
     return next();
   };

@@ -76,7 +76,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       'Answers say `X-Cache: HIT | MISS | BYPASS`; send `Cache-Control: no-cache` to read the upstream.',
     query: ListQuery,
     // A stored page in its plainest query is answered there, before validation.
-    before: [storedPageStep(deps.cache)],
+    before: storedPageStep(deps.cache),
     success: { status: 200, description: 'A page of users', schema: UserPage },
   }, async (c, { query, backend, ctx }) => {
     const refresh = wantsFreshRead(c.req.header('cache-control'));
