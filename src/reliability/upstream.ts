@@ -26,6 +26,8 @@ export interface UpstreamRequest {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** This call's own headers, over the client's (a bearer token that changes). Never logged. */
+  headers?: Record<string, string>;
 }
 
 export interface UpstreamResponse {
@@ -181,6 +183,7 @@ export class UpstreamClient {
         url: this.urlOf(req),
         headers: {
           ...this.opts.headers,
+          ...req.headers,
           accept: 'application/json',
           'x-request-id': ctx.requestId,
           ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
