@@ -223,8 +223,7 @@ export function networkRulesToUpstream(rules: readonly NetworkRuleInput[], field
  * has no display name, no root credential and (in API v1) no created/updated/password-changed
  * times. The level is read from the exact root set against the names its server has.
  */
-export function toUser(u: UpstreamUser, ctx: BackendContext): AdapterUser {
-  const vocab = vocabularyOfShape(shapeOf(u));
+export function toUser(u: UpstreamUser, ctx: BackendContext, vocab: Vocabulary = vocabularyOfShape(shapeOf(u))): AdapterUser {
   const root = rootList(u);
   const permissions = permissionsFromUpstream(root, vocab);
   return {
@@ -297,7 +296,7 @@ export function toQuotaScan(q: UpstreamQuotaScan): QuotaScan {
 const REPRESENTABLE = ['read-only', 'write-only', 'read-write', 'full'] as const;
 
 /** The root set: not empty (SFTPGo needs one permission at `/`), every name one this server has. */
-function checkRootPermissions(
+export function checkRootPermissions(
   perms: Permission[] | undefined,
   input: { permissions?: unknown },
   vocab: Vocabulary,
@@ -345,7 +344,7 @@ function checkNetworkRules(rules: readonly NetworkRuleInput[] | undefined, shape
 }
 
 /** SFTPGo always jails in home_dir: chrootDirectory may only repeat it. */
-function checkChroot(chroot: string | null | undefined, home: string, out: UnsupportedFields): void {
+export function checkChroot(chroot: string | null | undefined, home: string, out: UnsupportedFields): void {
   if (chroot === undefined) return;
   if (chroot === null) {
     out.add('chrootDirectory', 'SFTPGo always jails a user in homeDirectory: it cannot be null');
@@ -361,7 +360,7 @@ function checkDisplayName(displayName: string | null | undefined, out: Unsupport
 }
 
 /** `${base}/${username}`, refusing a username that would point outside the base. */
-function defaultHome(base: string, username: string): string {
+export function defaultHome(base: string, username: string): string {
   if (username.includes('/') || username === '.' || username === '..' || username.includes('\0')) {
     throw invalidRequest(
       `username "${username}" cannot name a directory under ${base}: send homeDirectory explicitly`,
@@ -372,7 +371,7 @@ function defaultHome(base: string, username: string): string {
 }
 
 /** The whole 1.x permission map: the root set at `/` and each sub-directory's. */
-function permissionMapOf(root: readonly Permission[], dirs: Record<string, Permission[]>, vocab: Vocabulary): UpstreamPermissionMap {
+export function permissionMapOf(root: readonly Permission[], dirs: Record<string, Permission[]>, vocab: Vocabulary): UpstreamPermissionMap {
   const map: UpstreamPermissionMap = { '/': permissionsToUpstream(root, vocab) };
   for (const [dir, perms] of Object.entries(dirs)) map[dir] = permissionsToUpstream(perms, vocab);
   return map;
@@ -512,11 +511,24 @@ export function mergeUserPatch(stored: UpstreamUser, patch: UserPatch, opts: Mer
   checkChroot(patch.chrootDirectory, home, unsupported);
   unsupported.throwIfAny();
 
-  const merged = storedBody(stored);
-  if (patch.homeDirectory !== undefined) merged.home_dir = home;
-  if (root !== undefined || dirs !== undefined) merged.permissions = mergedPermissions(stored, root, dirs, vocabularyOfShape(shape));
-  if (allowedIp !== undefined) merged.filters = { ...stored.filters, allowed_ip: allowedIp };
-  if (opts.publicKeys !== undefined) merged.public_keys = opts.publicKeys;
+  const permissions = root !== undefined || dirs !== undefined ? mergedPermissions(stored, root, dirs, vocabularyOfShape(shape)) : undefined;
+  return applyPatch(storedBody(stored), stored, patch, { home, permissions, allowedIp, publicKeys: opts.publicKeys });
+}
+
+/** What a patch changes once checked: the home, the permissions, the allowed IPs, the keys. */
+export interface PatchChanges<P> {
+  home: string;
+  permissions: P | undefined;
+  allowedIp: string[] | undefined;
+  publicKeys: string[] | undefined;
+}
+
+/** The patch's fields applied onto `merged`, a copy of the stored user (every API's user has them). */
+export function applyPatch<T extends UpstreamUser>(merged: T, stored: UpstreamUser, patch: UserPatch, changes: PatchChanges<T['permissions']>): T {
+  if (patch.homeDirectory !== undefined) merged.home_dir = changes.home;
+  if (changes.permissions !== undefined) merged.permissions = changes.permissions;
+  if (changes.allowedIp !== undefined) merged.filters = { ...stored.filters, allowed_ip: changes.allowedIp };
+  if (changes.publicKeys !== undefined) merged.public_keys = changes.publicKeys;
   if (patch.status !== undefined) merged.status = statusToUpstream(patch.status);
   if (patch.expiresAt !== undefined) merged.expiration_date = msFromIso(patch.expiresAt);
   if (patch.limits !== undefined) Object.assign(merged, limitsToUpstream(patch.limits, stored));
