@@ -8,56 +8,14 @@ import {
   fetchUserPage, keepsAWayIn, modifyUser, readUser, send, userIdOf, withShape, type SftpgoBackend,
 } from './backend.js';
 import { checkUserPatch, mergeUserPatch, toUpstreamCreate, toUser } from './mapping.js';
+import { listByStatus, listPage, pageLimit } from './paging.js';
 import { UpstreamUser, parseUpstream } from './schema.js';
 
-/** SFTPGo clamps `limit` above this. */
-const PAGE_MAX = 500;
-/** Upstream pages one status-filtered list request may read before it answers with what it has. */
-const MAX_SCAN_PAGES = 20;
-
-/** Asks one more than wanted to know whether a next page exists (a probe of 1 when that exceeds 500). */
-async function listPage(b: SftpgoBackend, q: ListUsersQuery, limit: number, ctx: CallContext): Promise<UserPage> {
-  const ask = Math.min(limit + 1, PAGE_MAX);
-  const users = await fetchUserPage(b, q, q.offset, ask, ctx);
-  let more = users.length > limit;
-  if (!more && ask === limit && users.length === limit) {
-    more = (await fetchUserPage(b, q, q.offset + limit, 1, ctx)).length > 0;
-  }
-  return { data: users.slice(0, limit).map((u) => toUser(u, b.context)), nextOffset: more ? q.offset + limit : null };
-}
-
-/**
- * SFTPGo API v1 cannot filter by status: scan pages of 500 from the caller's position and keep
- * the matches. nextOffset is the upstream position just after the last user consumed, so the
- * next page resumes exactly there. After MAX_SCAN_PAGES the page is answered as it stands: it
- * may be short (fewer than `limit`, even empty) but never wrong, and its nextOffset goes on.
- */
-async function listByStatus(b: SftpgoBackend, q: ListUsersQuery, limit: number, ctx: CallContext): Promise<UserPage> {
-  const wanted = q.status === 'active' ? 1 : 0;
-  const kept: UpstreamUser[] = [];
-  const page = (nextOffset: number | null): UserPage => ({ data: kept.map((u) => toUser(u, b.context)), nextOffset });
-  let position = q.offset;
-  for (let scanned = 0; scanned < MAX_SCAN_PAGES; scanned++) {
-    const batch = await fetchUserPage(b, q, position, PAGE_MAX, ctx);
-    const lastBatch = batch.length < PAGE_MAX;
-    for (const [i, user] of batch.entries()) {
-      if (user.status !== wanted) continue;
-      kept.push(user);
-      if (kept.length === limit) {
-        // Known to be the end only when this batch was the last and holds no further match.
-        const moreHere = batch.slice(i + 1).some((u) => u.status === wanted);
-        return page(lastBatch && !moreHere ? null : position + i + 1);
-      }
-    }
-    if (lastBatch) return page(null);
-    position += batch.length;
-  }
-  return page(position);
-}
-
 export async function listUsers(b: SftpgoBackend, q: ListUsersQuery, ctx: CallContext): Promise<UserPage> {
-  const limit = Math.min(Math.max(1, Math.trunc(q.limit)), PAGE_MAX);
-  return q.status === undefined ? listPage(b, q, limit, ctx) : listByStatus(b, q, limit, ctx);
+  const fetchPage = (offset: number, limit: number) => fetchUserPage(b, q, offset, limit, ctx);
+  const mapped = (u: UpstreamUser) => toUser(u, b.context);
+  const limit = pageLimit(q);
+  return q.status === undefined ? listPage(fetchPage, q, limit, mapped) : listByStatus(fetchPage, q, limit, mapped);
 }
 
 export async function getUser(b: SftpgoBackend, id: string, ctx: CallContext): Promise<AdapterUser> {
