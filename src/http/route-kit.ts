@@ -134,12 +134,8 @@ export const BackendParam = z.object({
   backend: z.string().openapi({ param: { name: 'backend', in: 'path' }, example: 'onprem' }),
 });
 
-/**
- * The backend's operations of `capability`, found once its server is known (where they depend on
- * its version): a 501 when it has none.
- */
-async function operationsOf<C extends OperationCapability>(entry: BackendEntry, capability: C, ctx: CallContext): Promise<CapabilityOperations[C]> {
-  if (entry.adapter.resolve) await entry.adapter.resolve(ctx, capability);
+/** The backend's operations of `capability` as known now: a 501 when it has none. */
+function operationsOf<C extends OperationCapability>(entry: BackendEntry, capability: C): CapabilityOperations[C] {
   const operations = entry.adapter.operations[capability];
   if (!operations) throw unsupportedEndpoint(`Backend "${entry.name}" (${entry.adapter.provider}) does not support ${capability}`);
   return operations as CapabilityOperations[C];
@@ -155,7 +151,12 @@ function accessCheck(
   return async function checkAccess(c, next) {
     const principal = await authorize(c, deps, scope, c.req.param('backend') ?? deps.defaultBackend);
     if (c.req.query('include') === 'raw') requireScope(principal, 'admin');
-    if (capability) await operationsOf(c.get('backend'), capability, callContext(c));
+    if (capability) {
+      // Where what a backend can do depends on its server's version, find the server first (once).
+      const entry = c.get('backend');
+      await entry.adapter.resolve?.(callContext(c), capability);
+      operationsOf(entry, capability);
+    }
     // Called here rather than as a middleware of its own: one step less for every list read.
     return before ? before(c, next) : next();
   };
@@ -228,8 +229,8 @@ export function mountBackendRoute<
       query: (spec.query ? valid('query') : undefined) as Infer<Q>,
       body: (spec.body ? valid('json') : undefined) as Infer<B>,
       backend,
-      // Found already by the access check: this cannot fail.
-      operations: (spec.capability ? await operationsOf(backend, spec.capability, ctx) : undefined) as RouteInput<never, never, never, C>['operations'],
+      // Checked by the access check, after the server was found: this cannot fail.
+      operations: (spec.capability ? operationsOf(backend, spec.capability) : undefined) as RouteInput<never, never, never, C>['operations'],
       ctx,
     };
     const execute = async () => {
