@@ -74,7 +74,10 @@ describe('config', () => {
     ['a timeout out of range', (c) => (c.backends.onprem.timeoutMs = 5), /backends\.onprem\.timeoutMs/],
     ['basic auth username without password', (c) => (c.backends.onprem.username = 'admin'), /backends\.onprem\.password: username and password go together/],
     ['no API keys', (c) => (c.auth.apiKeys = []), /auth\.apiKeys/],
-    ['SFTPGo API v2, not supported yet', (c) => (c.backends.onprem.apiVersion = 'v2'), /backends\.onprem\.apiVersion: must be "auto" or "v1" \(REST API v2, for SFTPGo 2\.x, is not supported yet\)/],
+    ['an unknown SFTPGo API version', (c) => (c.backends.onprem.apiVersion = 'v3'), /backends\.onprem\.apiVersion: must be "auto", "v1" or "v2"/],
+    ['SFTPGo API v2 without credentials', (c) => (c.backends.onprem.apiVersion = 'v2'), /backends\.onprem\.apiKey: REST API v2 \(SFTPGo 2\.x\) needs credentials: apiKey, or username and password/],
+    ['an SFTPGo API key on API v1', (c) => Object.assign(c.backends.onprem, { apiVersion: 'v1', apiKey: 'id.secret' }), /backends\.onprem\.apiKey: REST API v1 \(SFTPGo 0\.9\.x and 1\.x\) has no API keys/],
+    ['an SFTPGo API key with a password', (c) => Object.assign(c.backends.onprem, { apiKey: 'id.secret', username: 'admin', password: 'pw-123456' }), /backends\.onprem\.apiKey: give either apiKey or username and password, not both/],
   ];
   it.each(cases)('refuses %s, naming the field', (_name, mutate, message, vars) => {
     expect(configError(mutate, vars).message).toMatch(message);

@@ -13,7 +13,7 @@ beforeEach(() => {
   emu = createSftpgoEmulator({ scanDurationMs: 50 });
   gw = createTestGateway({
     backends: {
-      onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
+      onprem: { provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' },
       togo: { provider: 'sftptogo', baseUrl: 'http://togo.test', organizationId: 'org', apiKey: 'togo-api-key-secret' },
     },
     defaultBackend: 'onprem',

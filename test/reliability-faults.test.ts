@@ -33,7 +33,7 @@ const PROVIDERS: Array<[string, () => Upstream]> = [
     return {
       backendName: 'onprem',
       emu,
-      backend: (baseUrl) => ({ provider: 'sftpgo', baseUrl, ...SFTPGO_ADMIN, sftpHost: 'sftp.example.com' }),
+      backend: (baseUrl) => ({ provider: 'sftpgo', apiVersion: 'v1', baseUrl, ...SFTPGO_ADMIN, sftpHost: 'sftp.example.com' }),
       userId: '1',
       secrets: [SFTPGO_ADMIN.password, btoa(`${SFTPGO_ADMIN.username}:${SFTPGO_ADMIN.password}`)],
     };

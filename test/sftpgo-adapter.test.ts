@@ -12,7 +12,7 @@ import { createLogger } from '../src/observability/logger.js';
 import type { AdapterUser, NetworkRuleInput, Permission } from '../src/domain/model.js';
 import { parseSshPublicKey, sshKeyIdOf } from '../src/domain/ssh-key.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
-import { SFTPGO_FIELDS } from '../adapters/sftpgo/adapter.js';
+import { SFTPGO_FIELDS } from '../adapters/sftpgo/v1-adapter.js';
 import { capabilitiesOf } from '../src/provider-kit/index.js';
 import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';
@@ -22,7 +22,7 @@ import { failure } from './helpers/errors.js';
 const plain = (u: AdapterUser) => ({ ...u, raw: u.raw() });
 
 const config: SftpgoBackendConfig = {
-  provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://sftpgo.test/', sftpHost: 'sftp.example.com', sftpPort: 2022,
+  provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://sftpgo.test/', sftpHost: 'sftp.example.com', sftpPort: 2022,
   homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 2000,
 };
 const EIGHT: Permission[] = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs', 'create_symlinks'];
@@ -97,7 +97,8 @@ describe('factory', () => {
   it('refuses a bad config at once, naming the field', () => {
     expect(() => createSftpgoAdapter({ ...config, baseUrl: 'ftp://x' }, { backend: 'onprem' })).toThrow(/backends\.onprem\.baseUrl/);
     expect(() => createSftpgoAdapter({ ...config, username: 'admin' }, { backend: 'onprem' })).toThrow(/password/);
-    expect(() => createSftpgoAdapter({ ...config, apiVersion: 'v2' as never }, { backend: 'onprem' })).toThrow(/apiVersion/);
+    expect(() => createSftpgoAdapter({ ...config, apiVersion: 'v3' as never }, { backend: 'onprem' })).toThrow(/apiVersion: must be "auto", "v1" or "v2"/);
+    expect(() => createSftpgoAdapter({ ...config, apiKey: 'id.secret' }, { backend: 'onprem' })).toThrow(/apiKey: REST API v1 .* has no API keys/);
   });
 });
 

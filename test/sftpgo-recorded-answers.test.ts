@@ -17,7 +17,7 @@ import { E2E_KEY, RECORDINGS, readExchange } from './helpers/sftpgo-recordings.j
 import { failure } from './helpers/errors.js';
 
 const config: SftpgoBackendConfig = {
-  provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://127.0.0.1:8081', username: 'admin', password: 'AdminPass-2024',
+  provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://127.0.0.1:8081', username: 'admin', password: 'AdminPass-2024',
   sftpHost: 'sftp.example.com', sftpPort: 2022, homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 2000,
 };
 const ctx: CallContext = { requestId: 'req-rec', logger: createLogger({ level: 'silent' }) };

@@ -4,6 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSftpgoV2Emulator, type SftpgoV2Emulator } from '../adapters/sftpgo/emulator/v2.js';
+import type { SftpgoBackendConfig } from '../adapters/sftpgo/config.js';
 import { createSftpgoV2Backend, type SftpgoV2Backend } from '../adapters/sftpgo/v2-backend.js';
 import { createUserV2, deleteUserV2, getUserV2, listUsersV2, updateUserV2 } from '../adapters/sftpgo/v2-users.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -18,11 +19,14 @@ let b: SftpgoV2Backend;
 
 beforeEach(() => {
   emu = createSftpgoV2Emulator();
-  b = createSftpgoV2Backend(
-    { baseUrl: 'http://sftpgo.test/', username: 'admin', password: 'AdminPass-2024', sftpHost: 'sftp.example', sftpPort: 2022 },
+  b = createSftpgoV2Backend(v2Config({ baseUrl: 'http://sftpgo.test/', username: 'admin', password: 'AdminPass-2024', sftpHost: 'sftp.example', sftpPort: 2022 }),
     { backend: 'v2', fetch: emu.fetch as typeof fetch },
   );
 });
+
+function v2Config(over: Partial<SftpgoBackendConfig>): SftpgoBackendConfig {
+  return { provider: 'sftpgo', apiVersion: 'v2', baseUrl: 'http://sftpgo.test', sftpPort: 22, homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 5000, ...over };
+}
 
 const names = (page: { data: Array<{ username: string }> }) => page.data.map((u) => u.username);
 const userCalls = () => emu.requests.filter((r) => r.path.startsWith('/api/v2/users'));
@@ -77,21 +81,21 @@ describe('create, get, delete', () => {
     expect(paths).toHaveLength(3);
     expect(paths.map((p) => p.split('/').length)).toEqual([5, 5, 5]);
     expect(paths[0]).toBe('/api/v2/users/a%2Fb');
-    // The emulator refuses such names on create (2.7.5 allows a-zA-Z0-9-_.~): a 502 naming its reason.
+    // The server's naming rules refuse such names on create (naming_rules 0: a-zA-Z0-9-_.~): a 422 with its reason.
     const refused = await failure(createUserV2(b, { username: 'a b', accessLevel: 'full' }, ctx));
-    expect(refused.status).toBe(502);
-    expect(refused.detail).toContain('is not valid');
+    expect([refused.status, refused.code]).toEqual([422, 'not_supported_by_provider']);
+    expect(refused.detail).toBe('SFTPGo refuses the username: username "a b" is not valid, the following characters are allowed: a-zA-Z0-9-_.~');
     expect(emu.users.has('a b')).toBe(false);
   });
 
   it('names the setting to fix when SFTPGo refuses the gateway, never the secret', async () => {
-    const wrong = createSftpgoV2Backend({ baseUrl: 'http://sftpgo.test', username: 'admin', password: 'Wrong-Pass-99' }, { backend: 'v2', fetch: emu.fetch as typeof fetch });
+    const wrong = createSftpgoV2Backend(v2Config({ baseUrl: 'http://sftpgo.test', username: 'admin', password: 'Wrong-Pass-99' }), { backend: 'v2', fetch: emu.fetch as typeof fetch });
     const err = await failure(getUserV2(wrong, 'alice', ctx));
     expect(err.status).toBe(502);
     expect(err.detail).toContain('username and password');
     expect(err.detail).not.toContain('Wrong-Pass-99');
 
-    const badKey = createSftpgoV2Backend({ baseUrl: 'http://sftpgo.test', apiKey: 'nokey.nosecret-123' }, { backend: 'v2', fetch: emu.fetch as typeof fetch });
+    const badKey = createSftpgoV2Backend(v2Config({ baseUrl: 'http://sftpgo.test', apiKey: 'nokey.nosecret-123' }), { backend: 'v2', fetch: emu.fetch as typeof fetch });
     const keyErr = await failure(listUsersV2(badKey, query(), ctx));
     expect(keyErr.status).toBe(502);
     expect(keyErr.detail).toContain('apiKey');
@@ -100,7 +104,7 @@ describe('create, get, delete', () => {
     // A known key id with the wrong secret is a 401 on 2.7.5.
     emu.setAllowApiKeyAuth(true);
     const id = emu.addApiKey().split('.')[0]!;
-    const wrongSecret = createSftpgoV2Backend({ baseUrl: 'http://sftpgo.test', apiKey: `${id}.wrong-secret-77` }, { backend: 'v2', fetch: emu.fetch as typeof fetch });
+    const wrongSecret = createSftpgoV2Backend(v2Config({ baseUrl: 'http://sftpgo.test', apiKey: `${id}.wrong-secret-77` }), { backend: 'v2', fetch: emu.fetch as typeof fetch });
     const secretErr = await failure(getUserV2(wrongSecret, 'alice', ctx));
     expect(secretErr.status).toBe(502);
     expect(secretErr.detail).toContain("check the backend's apiKey");
@@ -110,7 +114,7 @@ describe('create, get, delete', () => {
   it('works with an API key as well as a token', async () => {
     emu.setAllowApiKeyAuth(true);
     const key = emu.addApiKey();
-    const withKey = createSftpgoV2Backend({ baseUrl: 'http://sftpgo.test', apiKey: key }, { backend: 'v2', fetch: emu.fetch as typeof fetch });
+    const withKey = createSftpgoV2Backend(v2Config({ baseUrl: 'http://sftpgo.test', apiKey: key }), { backend: 'v2', fetch: emu.fetch as typeof fetch });
     await createUserV2(withKey, { username: 'keyed', accessLevel: 'full' }, ctx);
     expect((await getUserV2(withKey, 'keyed', ctx)).username).toBe('keyed');
     expect(emu.requests.filter((r) => r.path === '/api/v2/token')).toHaveLength(0);

@@ -293,7 +293,7 @@ describe('createAdapters with a transport per backend', () => {
       auth: { apiKeys: [{ name: 'ops', key: 'ops-key-0123456789abcdef', scopes: ['read'] }] },
       defaultBackend: 'onprem',
       backends: {
-        onprem: { provider: 'sftpgo', baseUrl: sftpgoUrl },
+        onprem: { provider: 'sftpgo', apiVersion: 'v1', baseUrl: sftpgoUrl },
         togo: { provider: 'sftptogo', baseUrl: togoUrl, organizationId, apiKey: 'togo-key-0123456789' },
       },
     }), {}).backends;

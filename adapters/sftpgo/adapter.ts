@@ -1,115 +1,118 @@
 /**
- * The SFTPGo API v1 adapter: the gateway's provider-neutral calls carried to SFTPGo's REST API
- * (`/api/v1`) as real servers serve it: 0.9.x in the seed's shape (seeds/sftpgo-openapi-1.2.0.yaml)
- * and 1.x in the map shape (reference/sftpgo-v1.2.2-openapi.yaml and its recordings), told apart
- * by the server (./server.ts). The real server's quirks are handled in this folder: offset paging
- * without a status filter (./users.ts), a `PUT /user/{id}` that must carry the whole user
- * (read-merge-write under a per-user mutex, every field the server sent kept: ./backend.ts),
- * duplicates answered as 500, `/version` as object or array.
+ * The SFTPGo adapter: REST API v1 (./v1-adapter.ts: SFTPGo 0.9.x and 1.x) or v2 (./v2-adapter.ts:
+ * SFTPGo 2.x), as the backend's `apiVersion` pins it, or as found on first use (`auto`).
  *
- * This file builds the adapter: one backend's state (./backend.ts) and an object whose methods
- * hand it to the operations (./users.ts, ./user-access.ts, ./connections-and-scans.ts, ./health.ts).
+ * `auto` asks the server once which API it speaks (v1 first, or v2 first when only an API key is
+ * configured, since v1 has none), then carries every call to that adapter. A call that shows the
+ * server now speaks the other API (it was upgraded in place: a router's 404 where the API
+ * should be, so nothing was written) makes it find the server again and run that call once more.
  */
 import {
-  isOperationCapability,
-  type AdapterDeps, type FieldCapabilities, type Operations, type Permission, type ProviderAdapter,
+  GatewayError, type AdapterDeps, type CallContext, type ProviderAdapter,
 } from '../../src/provider-kit/index.js';
-import { createSftpgoBackend } from './backend.js';
+import { OtherApiVersion, type ApiVersion } from './api-version.js';
 import type { SftpgoBackendConfig } from './config.js';
-import { closeConnection, listConnections, listQuotaScans, startQuotaScan } from './connections-and-scans.js';
-import { health, server } from './health.js';
-import { vocabularyOfShape, type V1Shape } from './mapping.js';
-import {
-  addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules, rotatePassword, setPassword,
-} from './user-access.js';
-import { createUser, deleteUser, getUser, listUsers, updateUser } from './users.js';
+import { createSftpgoV1Adapter } from './v1-adapter.js';
+import { createSftpgoV2Adapter } from './v2-adapter.js';
+
+/** An adapter of one API version, which can tell whether the server speaks it. */
+export interface VersionedAdapter extends ProviderAdapter {
+  /** Finds the server (one call the first time); throws OtherApiVersion when it speaks the other API. */
+  identify(ctx: CallContext): Promise<void>;
+}
 
 /**
- * The fields of the sftpgo columns of CONTRACT §2 in each shape of API v1: 0.9.x (the seed's
- * shape) has no directory permissions. Its operations are `operations` below (network rules on 1.x only).
- */
-const FIELDS_1X: FieldCapabilities = Object.freeze({
-  displayName: false,
-  independentChroot: false,
-  rename: false,
-  expiration: true,
-  limits: true,
-  usage: true,
-  customPermissions: true,
-  directoryPermissions: true,
-});
-export const SFTPGO_FIELDS: Readonly<Record<V1Shape, FieldCapabilities>> = Object.freeze({
-  list: Object.freeze({ ...FIELDS_1X, directoryPermissions: false }),
-  map: FIELDS_1X,
-});
-
-/**
- * Builds the adapter for one SFTPGo backend. Config is checked and the client built here, once.
+ * Builds the adapter for one SFTPGo backend.
  *
  * @example
- * const adapter = createSftpgoAdapter(
- *   { provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://127.0.0.1:8081', sftpPort: 2022,
- *     sftpHost: 'sftp.example.com', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 5000 },
- *   { backend: 'onprem' },
- * );
+ * createSftpgoAdapter({ provider: 'sftpgo', apiVersion: 'auto', baseUrl: 'http://127.0.0.1:8080', apiKey: 'id.secret',
+ *   sftpPort: 2022, homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 5000 }, { backend: 'onprem' });
  */
 export function createSftpgoAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
-  const b = createSftpgoBackend(config, deps);
-  const shape = () => b.probe.shape();
+  if (config.apiVersion === 'v1') return createSftpgoV1Adapter(config, deps);
+  if (config.apiVersion === 'v2') return createSftpgoV2Adapter(config, deps);
+  return createVersionFindingAdapter(config, deps);
+}
 
-  const operations09x: Operations = Object.freeze({
-    passwordRotation: { rotatePassword: (id, ctx) => rotatePassword(b, id, ctx) },
-    passwordSet: { setPassword: (id, password, ctx) => setPassword(b, id, password, ctx) },
-    sshKeys: {
-      listSshKeys: (id, ctx) => listSshKeys(b, id, ctx),
-      addSshKey: (id, key, ctx) => addSshKey(b, id, key, ctx),
-      deleteSshKey: (id, keyId, ctx) => deleteSshKey(b, id, keyId, ctx),
-    },
-    connections: {
-      listConnections: (ctx) => listConnections(b, ctx),
-      closeConnection: (connectionId, ctx) => closeConnection(b, connectionId, ctx),
-    },
-    quotaScans: {
-      listQuotaScans: (ctx) => listQuotaScans(b, ctx),
-      startQuotaScan: (id, ctx) => startQuotaScan(b, id, ctx),
-    },
-  });
-  const operationsByShape: Record<V1Shape, Operations> = {
-    list: operations09x,
-    map: Object.freeze({
-      ...operations09x,
-      networkRules: {
-        listNetworkRules: (id, ctx) => listNetworkRules(b, id, ctx),
-        replaceNetworkRules: (id, rules, ctx) => replaceNetworkRules(b, id, rules, ctx),
-      },
-    }),
-  };
+function createVersionFindingAdapter(config: SftpgoBackendConfig, deps: AdapterDeps): ProviderAdapter {
+  // Built on first need: each checks the config, and a v2 one without credentials fails only when used.
+  const made: Partial<Record<ApiVersion, VersionedAdapter>> = {};
+  const adapterOf = (v: ApiVersion): VersionedAdapter =>
+    (made[v] ??= v === 'v1' ? createSftpgoV1Adapter(config, deps) : createSftpgoV2Adapter(config, deps));
+  const first: ApiVersion = config.apiKey !== undefined ? 'v2' : 'v1';
+  // Until found, it answers as the adapter it will ask first.
+  const assumed = adapterOf(first);
 
+  let chosen: VersionedAdapter | null = null;
+  let finding: Promise<VersionedAdapter> | null = null;
+
+  async function find(ctx: CallContext): Promise<VersionedAdapter> {
+    try {
+      await adapterOf(first).identify(ctx);
+      return adapterOf(first);
+    } catch (err) {
+      if (!(err instanceof OtherApiVersion)) throw err;
+      const other = adapterOf(err.speaks);
+      await other.identify(ctx);
+      return other;
+    }
+  }
+
+  /**
+   * The adapter of the API the server speaks, found once; concurrent callers share the finding.
+   * An adapter that forgot its server (a call found it replaced) is asked again.
+   */
+  function current(ctx: CallContext): Promise<VersionedAdapter> {
+    if (chosen && chosen.server?.().apiVersion === null) chosen = null;
+    if (chosen) return Promise.resolve(chosen);
+    finding ??= find(ctx).then((a) => (chosen = a)).finally(() => {
+      finding = null;
+    });
+    return finding;
+  }
+
+  /** One call on the server's adapter; once more after the server turned out to speak the other API. */
+  async function run<T>(ctx: CallContext, call: (a: ProviderAdapter) => Promise<T>): Promise<T> {
+    const a = await current(ctx);
+    try {
+      return await call(a);
+    } catch (err) {
+      if (!(err instanceof OtherApiVersion)) throw err;
+      chosen = null;
+      return call(await current(ctx));
+    }
+  }
+
+  const now = () => chosen ?? assumed;
   return {
     provider: 'sftpgo',
     get fields() {
-      return SFTPGO_FIELDS[shape()];
+      return now().fields;
     },
     get operations() {
-      return operationsByShape[shape()];
+      return now().operations;
     },
-    get permissions(): readonly Permission[] {
-      return vocabularyOfShape(shape()).names;
+    get permissions() {
+      return now().permissions;
     },
-    server: () => server(b),
+    server: () => chosen?.server?.() ?? { apiVersion: null, serverVersion: null },
     async resolve(ctx, capability) {
-      // Only what differs between the shapes needs the server found first.
-      const differs = isOperationCapability(capability)
-        ? (operationsByShape.list[capability] === undefined) !== (operationsByShape.map[capability] === undefined)
-        : SFTPGO_FIELDS.list[capability] !== SFTPGO_FIELDS.map[capability];
-      if (differs) await b.probe.ensure(ctx);
+      const a = await current(ctx);
+      await a.resolve?.(ctx, capability);
     },
-    listUsers: (q, ctx) => listUsers(b, q, ctx),
-    getUser: (id, ctx) => getUser(b, id, ctx),
-    createUser: (input, ctx) => createUser(b, input, ctx),
-    updateUser: (id, patch, ctx) => updateUser(b, id, patch, ctx),
-    deleteUser: (id, ctx) => deleteUser(b, id, ctx),
-    health: (ctx) => health(b, ctx),
+    listUsers: (q, ctx) => run(ctx, (a) => a.listUsers(q, ctx)),
+    getUser: (id, ctx) => run(ctx, (a) => a.getUser(id, ctx)),
+    createUser: (input, ctx) => run(ctx, (a) => a.createUser(input, ctx)),
+    updateUser: (id, patch, ctx) => run(ctx, (a) => a.updateUser(id, patch, ctx)),
+    deleteUser: (id, ctx) => run(ctx, (a) => a.deleteUser(id, ctx)),
+    async health(ctx) {
+      chosen = null; // found again: the server may have been replaced
+      try {
+        return await (await current(ctx)).health(ctx);
+      } catch (err) {
+        return { ok: false, detail: err instanceof GatewayError ? err.detail : 'health check failed' };
+      }
+    },
     circuit: deps.breaker?.state.bind(deps.breaker),
   };
 }

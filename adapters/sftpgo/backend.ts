@@ -4,11 +4,12 @@
  * under its mutex, and the check of a request against the server's shape.
  */
 import {
-  checkBackendConfig, conflict, interpretFailure, isJsonObject, KeyedMutex, notFound, UpstreamClient, upstreamMessage,
+  checkBackendConfig, conflict, interpretFailure, KeyedMutex, notFound, UpstreamClient, upstreamMessage,
   withoutUriPassword,
   type AdapterDeps, type CallContext, type FailureOptions, type ListUsersQuery, type ProviderVoice, type UpstreamRequest,
   type UpstreamResponse,
 } from '../../src/provider-kit/index.js';
+import { isRouterNotFound } from './api-version.js';
 import { SftpgoBackendConfig } from './config.js';
 import type { BackendContext, V1Shape } from './mapping.js';
 import { INT32_MAX, UpstreamUser, parseUpstream, parseUpstreamUserList, type UpstreamUserBody } from './schema.js';
@@ -91,7 +92,7 @@ export function userIdOf(id: string): number {
 export async function send(b: SftpgoBackend, req: UpstreamRequest, ctx: CallContext, opts: CallOptions = {}): Promise<UpstreamResponse> {
   const res = await b.client.request({ ...req, path: `${API}${req.path}` }, ctx);
   if (res.status >= 200 && res.status < 300) return res;
-  if (res.status === 404 && opts.onUser && !hasErrorText(res.body)) await assertApiV1(b, ctx);
+  if (res.status === 404 && opts.onUser && isRouterNotFound(res.body)) await assertApiV1(b, ctx);
   if (res.status === 400 && OTHER_SHAPE.test(upstreamMessage(res.body))) b.probe.forget();
   throw interpretFailure(VOICE, res, { ...req, path: `${API}${req.path}` }, opts, b.credentials);
 }
@@ -180,9 +181,4 @@ function refusalOf(run: () => unknown): unknown {
   } catch (err) {
     return err ?? new Error('refused');
   }
-}
-
-/** SFTPGo's own "not found" carries an `error` text; the router's 404 does not. */
-function hasErrorText(body: unknown): boolean {
-  return isJsonObject(body) && typeof body.error === 'string' && body.error !== '';
 }

@@ -1,9 +1,11 @@
-/** The SFTPGo provider (REST API v1: SFTPGo 0.9.x and 1.x), as the registry (src/providers.ts) lists it. */
+/** The SFTPGo provider (REST API v1: SFTPGo 0.9.x and 1.x; v2: SFTPGo 2.x), as the registry (src/providers.ts) lists it. */
 import type { ProviderDefinition } from '../../src/provider-kit/index.js';
 import { createSftpgoAdapter } from './adapter.js';
 import { SftpgoBackendConfig } from './config.js';
 
-export { createSftpgoAdapter, SFTPGO_FIELDS } from './adapter.js';
+export { createSftpgoAdapter } from './adapter.js';
+export { SFTPGO_FIELDS } from './v1-adapter.js';
+export { SFTPGO_V2_FIELDS } from './v2-adapter.js';
 export { SftpgoBackendConfig } from './config.js';
 
 export const sftpgoProvider: ProviderDefinition<SftpgoBackendConfig> = {

@@ -4,9 +4,8 @@
  * Found once, on first use, from `GET /api/v1/version`; remembered per backend; forgotten when an
  * answer shows the other shape (the server was replaced), so the next use finds it again.
  */
-import {
-  GatewayError, upstreamError, type CallContext, type UpstreamClient, type UpstreamResponse,
-} from '../../src/provider-kit/index.js';
+import { GatewayError, type CallContext, type UpstreamClient, type UpstreamResponse } from '../../src/provider-kit/index.js';
+import { noApiAt, OtherApiVersion } from './api-version.js';
 import type { V1Shape } from './mapping.js';
 import { shapeOf } from './mapping.js';
 import { VersionAnswer, isUpstreamUser } from './schema.js';
@@ -107,14 +106,6 @@ export class ServerProbe {
   /** `/api/v1` is not there: a server that answers under `/api/v2` is SFTPGo 2.x; else the URL is wrong. */
   private async notApiV1(ctx: CallContext): Promise<GatewayError> {
     const v2 = await this.client.request({ method: 'GET', path: '/api/v2/version' }, ctx).catch(() => null);
-    if (v2 && v2.status !== 404) {
-      return upstreamError(
-        `the SFTPGo server at ${this.baseUrl} speaks REST API v2 (SFTPGo 2.x), not API v1: this backend is set to API v1 ` +
-          '(SFTPGo 0.9.x and 1.x); this gateway version cannot reach an API v2 server yet',
-      );
-    }
-    return upstreamError(
-      `no SFTPGo REST API at ${this.baseUrl} (404 on /api/v1/version and /api/v2/version): is the backend's baseUrl the server root?`,
-    );
+    return v2 && v2.status !== 404 ? new OtherApiVersion('v2', this.baseUrl) : noApiAt(this.baseUrl);
   }
 }

@@ -3,12 +3,13 @@
  * API v1 has no calls of their own for these: each change is a read-merge-write of the whole user.
  */
 import {
-  conflict, generatePassword, notFound, parseSshPublicKey, sshKeyIdOf,
+  generatePassword,
   type CallContext, type NetworkRule, type NetworkRuleInput, type ParsedSshKey, type PasswordRotation, type SshKey,
 } from '../../src/provider-kit/index.js';
 import { keepsAWayIn, modifyUser, readUser, userIdOf, withShape, type SftpgoBackend } from './backend.js';
 import { checkUserPatch, mergeUserPatch, networkRulesFromUpstream, storedBody, toSshKey } from './mapping.js';
 import type { UpstreamUser } from './schema.js';
+import { linesWithKey, linesWithoutKey, readStoredKeys, sshKeysOf } from './ssh-keys.js';
 
 // ---- passwords --------------------------------------------------------------------------
 
@@ -26,36 +27,16 @@ export async function setPassword(b: SftpgoBackend, id: string, password: string
 
 // ---- SSH keys ---------------------------------------------------------------------------
 
-/** The stored lines, each with its parsed key or null when it does not parse (logged, kept as is). */
-async function storedKeys(
-  b: SftpgoBackend, stored: UpstreamUser, ctx: CallContext,
-): Promise<{ line: string; key: ParsedSshKey | null }[]> {
-  const lines = stored.public_keys ?? [];
-  return Promise.all(lines.map(async (line, index) => {
-    try {
-      return { line, key: await parseSshPublicKey(line) };
-    } catch (err) {
-      ctx.logger.warn(
-        { backend: b.context.backend, userId: stored.id, index, reason: err instanceof Error ? err.message : String(err) },
-        'skipping an SFTPGo public key the gateway cannot parse',
-      );
-      return { line, key: null };
-    }
-  }));
-}
+const storedKeys = (b: SftpgoBackend, stored: UpstreamUser, ctx: CallContext) =>
+  readStoredKeys(stored.public_keys, ctx, { backend: b.context.backend, userId: stored.id });
 
 export async function listSshKeys(b: SftpgoBackend, id: string, ctx: CallContext): Promise<SshKey[]> {
-  const stored = await readUser(b, userIdOf(id), ctx);
-  return (await storedKeys(b, stored, ctx)).flatMap(({ key }) => (key ? [toSshKey(key)] : []));
+  return sshKeysOf(await storedKeys(b, await readUser(b, userIdOf(id), ctx), ctx));
 }
 
 export function addSshKey(b: SftpgoBackend, id: string, key: ParsedSshKey, ctx: CallContext): Promise<SshKey> {
   return modifyUser(b, id, ctx, async (stored) => {
-    const present = await storedKeys(b, stored, ctx);
-    if (present.some((k) => k.key?.fingerprint === key.fingerprint)) {
-      throw conflict(`user "${stored.username}" already has the key ${key.fingerprint}`);
-    }
-    const public_keys = [...present.map((k) => k.line), key.publicKey];
+    const public_keys = linesWithKey(await storedKeys(b, stored, ctx), key, stored.username);
     return { body: { ...storedBody(stored), public_keys }, result: toSshKey(key) };
   });
 }
@@ -68,10 +49,8 @@ export function deleteSshKey(b: SftpgoBackend, id: string, keyId: string, ctx: C
   let username = '';
   return modifyUser(b, id, ctx, async (stored) => {
     username = stored.username;
-    const present = await storedKeys(b, stored, ctx);
-    const kept = present.filter((k) => !k.key || sshKeyIdOf(k.key.fingerprint) !== keyId);
-    if (kept.length === present.length) throw notFound(`ssh key ${keyId} not found for user ${id}`);
-    return { body: { ...storedBody(stored), public_keys: kept.map((k) => k.line) }, result: undefined };
+    const public_keys = linesWithoutKey(await storedKeys(b, stored, ctx), keyId, id);
+    return { body: { ...storedBody(stored), public_keys }, result: undefined };
   }, keepsAWayIn(() => username, 'removing its last SSH key'));
 }
 

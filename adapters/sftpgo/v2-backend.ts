@@ -1,43 +1,42 @@
 /**
- * One SFTPGo REST API v2 backend's state (its settings, client, credentials, per-user mutex) and
- * `sendV2`, the call every v2 operation is built on. Not wired into the adapter yet: the config
- * still refuses `apiVersion: "v2"`.
+ * One SFTPGo REST API v2 backend's state (its checked config, client, credentials, per-user
+ * mutex, and the server as found) and `sendV2`, the call every v2 operation is built on.
  */
 import {
-  interpretFailure, KeyedMutex, UpstreamClient, upstreamError, upstreamMessage,
-  type AdapterDeps, type CallContext, type FailureOptions, type ProviderVoice, type UpstreamRequest, type UpstreamResponse,
+  checkBackendConfig, interpretFailure, KeyedMutex, UpstreamClient, upstreamError, upstreamMessage,
+  withoutUriPassword,
+  type AdapterDeps, type CallContext, type FailureOptions, type GatewayError, type ProviderVoice, type UpstreamRequest,
+  type UpstreamResponse,
 } from '../../src/provider-kit/index.js';
+import { apiSpokenAt, isRouterNotFound, noApiAt, OtherApiVersion } from './api-version.js';
+import { SftpgoBackendConfig } from './config.js';
 import type { BackendContext } from './mapping.js';
-import { apiKeyCredentials, sendAuthenticated, tokenCredentials, type V2Credentials } from './v2-credentials.js';
+import { VersionAnswer } from './schema.js';
+import {
+  apiKeyCredentials, noCredentials, sendAuthenticated, tokenCredentials, TokenPathMissing, type V2Credentials,
+} from './v2-credentials.js';
 
 export const API_V2 = '/api/v2';
-/** 2.7.5 answers an API key it does not know with a 400, not a 401 (emulator/v2-auth.ts). */
+/** 2.7.5 answers an API key it does not know with a 400, not a 401 (apikey-wrong.txt). */
 const API_KEY_UNKNOWN = /provided api key is not valid/i;
+/** 2.7.5 answers a key whose admin does not allow key auth with a 401 (apikey-use-before-allow.txt). */
+const API_KEY_NOT_ALLOWED = /api key cannot be authenticated/i;
 
-/** What a v2 backend needs of its config; the defaults are the v1 config's. */
-export interface SftpgoV2Options {
-  /** The server root; `/api/v2` is added per call. */
-  baseUrl: string;
-  /** An admin's username and password, traded for a token; or `apiKey`. */
-  username?: string;
-  password?: string;
-  apiKey?: string;
-  sftpHost?: string;
-  sftpPort?: number;
-  homeDirectoryBase?: string;
-  timeoutMs?: number;
-  retries?: number;
+/** What the server was found to be: `GET /api/v2/version`. */
+export interface V2ServerFacts {
+  apiVersion: 'v2';
+  serverVersion: string | null;
+}
+
+export interface V2CallOptions extends FailureOptions {
+  /** A call on one user: SFTPGo's own 404 there carries an `error` text, a router's does not. */
+  onUser?: boolean;
 }
 
 export interface SftpgoV2Backend {
-  readonly config: {
-    readonly baseUrl: string;
-    readonly homeDirectoryBase: string;
-    readonly sftpHost: string | null;
-    readonly sftpPort: number;
-    readonly timeoutMs: number;
-    readonly retries: number;
-  };
+  readonly config: SftpgoBackendConfig;
+  /** The server root, without credentials, for messages. */
+  readonly baseUrl: string;
   readonly client: UpstreamClient;
   readonly credentials: V2Credentials;
   /** Serializes the read-merge-write of one user (keyed by username). */
@@ -46,6 +45,8 @@ export interface SftpgoV2Backend {
   readonly secrets: readonly string[];
   readonly context: BackendContext;
   readonly voice: ProviderVoice;
+  /** The server as found (null until then), and the finding in flight. */
+  server: { facts: V2ServerFacts | null; finding: Promise<V2ServerFacts> | null };
 }
 
 function basicAuth(username: string, password: string): string {
@@ -62,25 +63,15 @@ function voiceFor(setting: string): ProviderVoice {
   };
 }
 
-export function createSftpgoV2Backend(opts: SftpgoV2Options, deps: AdapterDeps): SftpgoV2Backend {
-  const hasLogin = opts.username !== undefined && opts.password !== undefined;
-  // Exactly one way in: a key and a login together would leave which one failed unclear.
-  if (hasLogin === (opts.apiKey !== undefined)) {
-    throw new Error(`backend ${deps.backend}: SFTPGo API v2 needs either apiKey or username and password`);
-  }
-  const config = {
-    baseUrl: opts.baseUrl.replace(/\/+$/, ''),
-    homeDirectoryBase: opts.homeDirectoryBase ?? '/srv/sftpgo/data',
-    sftpHost: opts.sftpHost ?? null,
-    sftpPort: opts.sftpPort ?? 22,
-    timeoutMs: opts.timeoutMs ?? 10_000,
-    retries: opts.retries ?? 2,
-  };
+/** Config is checked and the client built here, once per backend. */
+export function createSftpgoV2Backend(config: SftpgoBackendConfig, deps: AdapterDeps): SftpgoV2Backend {
+  const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
+  const root = cfg.baseUrl.replace(/\/+$/, '');
   const client = new UpstreamClient({
-    baseUrl: config.baseUrl,
+    baseUrl: root,
     headers: {},
-    timeoutMs: config.timeoutMs,
-    retries: config.retries,
+    timeoutMs: cfg.timeoutMs,
+    retries: cfg.retries,
     breaker: deps.breaker,
     observe: deps.observeUpstream,
     label: 'SFTPGo',
@@ -88,34 +79,77 @@ export function createSftpgoV2Backend(opts: SftpgoV2Options, deps: AdapterDeps):
     transport: deps.transport,
   });
   let credentials: V2Credentials;
-  let secrets: string[];
-  let voice: ProviderVoice;
-  if (opts.apiKey !== undefined) {
-    credentials = apiKeyCredentials(opts.apiKey);
-    secrets = [opts.apiKey];
+  let secrets: string[] = [];
+  let voice = voiceFor('apiKey or username and password');
+  if (cfg.apiKey !== undefined) {
+    credentials = apiKeyCredentials(cfg.apiKey);
+    secrets = [cfg.apiKey];
     voice = voiceFor('apiKey');
-  } else {
-    const authorization = basicAuth(opts.username!, opts.password!);
+  } else if (cfg.username !== undefined && cfg.password !== undefined) {
+    const authorization = basicAuth(cfg.username, cfg.password);
     credentials = tokenCredentials(client, authorization);
     // The parts and the header (and its base64), in case the server echoes what it was sent.
-    secrets = [opts.username!, opts.password!, authorization, authorization.slice('Basic '.length)];
+    secrets = [cfg.username, cfg.password, authorization, authorization.slice('Basic '.length)];
     voice = voiceFor('username and password');
+  } else {
+    credentials = noCredentials(); // `auto` without credentials, on a server found to be 2.x
   }
-  const context: BackendContext = { backend: deps.backend, sftpHost: config.sftpHost, sftpPort: config.sftpPort };
-  return { config, client, credentials, mutex: new KeyedMutex(), secrets, context, voice };
+  const context: BackendContext = { backend: deps.backend, sftpHost: cfg.sftpHost ?? null, sftpPort: cfg.sftpPort };
+  return {
+    config: cfg, baseUrl: withoutUriPassword(root), client, credentials, mutex: new KeyedMutex(), secrets, context, voice,
+    server: { facts: null, finding: null },
+  };
 }
 
 /** One v2 call (`req.path` below `/api/v2`): a 2xx answer is returned, anything else thrown as the gateway's error. */
 export async function sendV2(
-  b: SftpgoV2Backend, req: UpstreamRequest, ctx: CallContext, failureOptions: FailureOptions = {},
+  b: SftpgoV2Backend, req: UpstreamRequest, ctx: CallContext, opts: V2CallOptions = {},
 ): Promise<UpstreamResponse> {
   const full = { ...req, path: `${API_V2}${req.path}` };
-  const res = await sendAuthenticated(b.client, b.credentials, full, ctx);
+  let res: UpstreamResponse;
+  try {
+    res = await sendAuthenticated(b.client, b.credentials, full, ctx);
+  } catch (err) {
+    if (err instanceof TokenPathMissing) throw await notApiV2(b, ctx, full.path);
+    throw err;
+  }
   if (res.status >= 200 && res.status < 300) return res;
-  if (res.status === 400 && API_KEY_UNKNOWN.test(upstreamMessage(res.body))) {
+  if (res.status === 404 && opts.onUser && isRouterNotFound(res.body)) throw await notApiV2(b, ctx, full.path);
+  const message = upstreamMessage(res.body);
+  if (res.status === 400 && API_KEY_UNKNOWN.test(message)) {
     throw upstreamError(`SFTPGo does not know the gateway's API key (400 on ${full.method} ${full.path}): check the backend's apiKey`);
   }
-  throw interpretFailure(b.voice, res, full, failureOptions, b.secrets);
+  if (res.status === 401 && API_KEY_NOT_ALLOWED.test(message)) {
+    throw upstreamError(
+      `SFTPGo refused the gateway's API key (401 on ${full.method} ${full.path}): its admin must allow API key ` +
+        'authentication (allow_api_key_auth in the admin\'s profile), or check the backend\'s apiKey',
+    );
+  }
+  throw interpretFailure(b.voice, res, full, opts, b.secrets);
+}
+
+/** A router's 404 where API v2 should be: the server speaks v1, or nothing SFTPGo is there. */
+async function notApiV2(b: SftpgoV2Backend, ctx: CallContext, path: string): Promise<GatewayError> {
+  b.server.facts = null;
+  const spoken = await apiSpokenAt(b.client, 'v1', ctx).catch(() => undefined);
+  if (spoken === 'v1') return new OtherApiVersion('v1', b.baseUrl);
+  if (spoken === null) return noApiAt(b.baseUrl);
+  return upstreamError(`SFTPGo answered 404 to ${path}: is the backend's baseUrl the server root of an SFTPGo 2.x?`);
+}
+
+/** The server's version, found with one call the first time; concurrent callers share it. */
+export function ensureServerV2(b: SftpgoV2Backend, ctx: CallContext): Promise<V2ServerFacts> {
+  if (b.server.facts) return Promise.resolve(b.server.facts);
+  b.server.finding ??= (async () => {
+    const res = await sendV2(b, { method: 'GET', path: '/version' }, ctx, { onUser: true });
+    const parsed = VersionAnswer.safeParse(res.body);
+    const info = parsed.success ? (Array.isArray(parsed.data) ? parsed.data[0] : parsed.data) : undefined;
+    b.server.facts = { apiVersion: 'v2', serverVersion: info?.version || null };
+    return b.server.facts;
+  })().finally(() => {
+    b.server.finding = null;
+  });
+  return b.server.finding;
 }
 
 /** The path of one user: v2 addresses users by username, which may hold any character. */

@@ -26,6 +26,27 @@ export function apiKeyCredentials(apiKey: string): V2Credentials {
   return { headers: async () => headers, refused: () => false };
 }
 
+/**
+ * No credentials configured (an `auto` backend without them, on a server found to speak API v2):
+ * every call is a 502 naming the settings, since 2.x answers nothing without them.
+ */
+export function noCredentials(): V2Credentials {
+  return {
+    headers: async () => {
+      throw upstreamError('SFTPGo 2.x (REST API v2) answers only authenticated calls: give the backend an apiKey, or username and password');
+    },
+    refused: () => false,
+  };
+}
+
+/** `/api/v2/token` is not there: the server is no SFTPGo 2.x (the backend finds out what it is). */
+export class TokenPathMissing extends Error {
+  constructor() {
+    super(`404 on ${TOKEN_PATH}`);
+    this.name = 'TokenPathMissing';
+  }
+}
+
 interface Token {
   authorization: string;
   /** When to renew it: `expires_at` less RENEW_BEFORE_MS. */
@@ -70,6 +91,7 @@ export function tokenCredentials(
 
 /** The token in a 200 answer of `GET /api/v2/token`, or the 502 that says which setting to fix. */
 function tokenOf(res: UpstreamResponse, at: number): Token {
+  if (res.status === 404) throw new TokenPathMissing();
   if (res.status === 401 || res.status === 403) {
     throw upstreamError(`SFTPGo refused the gateway's username and password at ${TOKEN_PATH} (${res.status}): check the backend's username and password`);
   }

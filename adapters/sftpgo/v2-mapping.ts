@@ -48,6 +48,13 @@ export function toUserV2(u: UpstreamUserV2, ctx: BackendContext): AdapterUser {
 const rulesToUpstream = (rules: readonly NetworkRuleInput[] | undefined, out: UnsupportedFields) =>
   rules === undefined ? undefined : networkRulesToUpstream(rules, 'networkRules', out);
 
+/** Throws 422 when SFTPGo cannot hold one of the rules: checked before any call. */
+export function checkNetworkRulesV2(rules: readonly NetworkRuleInput[]): void {
+  const unsupported = new UnsupportedFields('SFTPGo');
+  rulesToUpstream(rules, unsupported);
+  unsupported.throwIfAny();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing: bodies
 

@@ -380,7 +380,8 @@ function decodeBasic(header: string | undefined): string | null {
  * A few connections as SFTPGo reports them, one of them mid-upload. 1.x's ConnectionStatus leaves
  * out empty transfers and has none of 0.x's `last_activity` per transfer.
  */
-function fakeConnections(now: number, legacy: boolean): Array<Record<string, unknown>> {
+/** Three live connections as 0.9.x (`legacy`) or 1.x and 2.x answer them. */
+export function fakeConnections(now: number, legacy: boolean): Array<Record<string, unknown>> {
   const transfer = (operation_type: string, path: string, started: number, size: number, last: number) =>
     legacy
       ? { operation_type, path, start_time: now - started, size, last_activity: now - last }

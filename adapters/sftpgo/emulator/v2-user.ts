@@ -67,7 +67,11 @@ const FILESYSTEM = struct('vfs.Filesystem', [
   ...['s3config', 'gcsconfig', 'azblobconfig', 'cryptconfig', 'sftpconfig', 'httpconfig'].map((key) => f(key, struct(`vfs.${key}`, []), false)),
 ]);
 
-/** sdk.BaseUser's fields, in order (groups, virtual folders and roles are not emulated). */
+/**
+ * sdk.BaseUser's fields, in order. Groups, roles and virtual folders are stored as sent, with no
+ * check that they exist (the emulator has none of them); `oidc_custom_fields` (map[string]any on
+ * the server) holds strings only here.
+ */
 const BASE_USER_FIELDS: GoField[] = [
   f('id', int64, false), f('status', int, false), f('username', str, false), f('email', str), f('expiration_date', int64),
   f('password', str), f('public_keys', strings), f('has_password', bool), f('home_dir', str, false), f('uid', int, false),
@@ -78,9 +82,20 @@ const BASE_USER_FIELDS: GoField[] = [
   f('total_data_transfer', int64, false), f('used_upload_data_transfer', int64), f('used_download_data_transfer', int64),
   f('last_login', int64), f('created_at', int64, false), f('updated_at', int64, false), f('first_download', int64),
   f('first_upload', int64), f('last_password_change', int64), f('description', str), f('additional_info', str),
+  f('groups', { kind: 'slice', name: '[]sdk.GroupMapping', elem: struct('sdk.GroupMapping', [f('name', str, false), f('type', int, false)]) }),
+  f('oidc_custom_fields', { kind: 'map', name: 'map[string]interface {}', elem: str }),
+  f('role', str),
 ];
 
-export const USER_V2 = struct('dataprovider.User', [...BASE_USER_FIELDS, f('filters', FILTERS, false), f('filesystem', FILESYSTEM, false)]);
+const VIRTUAL_FOLDER = struct('vfs.VirtualFolder', [
+  f('id', int64), f('name', str, false), f('mapped_path', str), f('description', str), f('virtual_path', str, false),
+  f('quota_size', int64, false), f('quota_files', int, false),
+]);
+
+export const USER_V2 = struct('dataprovider.User', [
+  ...BASE_USER_FIELDS, f('filters', FILTERS, false),
+  f('virtual_folders', { kind: 'slice', name: '[]vfs.VirtualFolder', elem: VIRTUAL_FOLDER }), f('filesystem', FILESYSTEM, false),
+]);
 
 /** What the server manages itself: a body's values for these are ignored. */
 const SERVER_MANAGED = [
@@ -132,10 +147,10 @@ export function keepServerFields(to: V2StoredUser, from: V2StoredUser | null): v
  * The checks of the server's ValidateUser that the emulator knows, in its order, as the server words
  * them. Fills in the default home directory and normalizes permissions as the server stores them.
  */
-export function validateUser(user: V2StoredUser, usersBaseDir: string): string | null {
+export function validateUser(user: V2StoredUser, usersBaseDir: string, namingRules = 0): string | null {
   const username = user.username as string;
   if (username === '') return 'username is mandatory';
-  if (!/^[a-zA-Z0-9\-_.~]+$/.test(username)) {
+  if ((namingRules & 1) === 0 && !/^[a-zA-Z0-9\-_.~]+$/.test(username)) {
     return `username ${goQuote(username)} is not valid, the following characters are allowed: a-zA-Z0-9-_.~`;
   }
   if (user.home_dir === '') user.home_dir = `${usersBaseDir}/${username}`;

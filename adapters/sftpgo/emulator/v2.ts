@@ -19,7 +19,8 @@ import type { GoObject } from './gojson.js';
 import { goQuote, parseGoInt, parseGoJson } from './gostd.js';
 import { createAuthority, decodeBasic, shortUuid } from './v2-auth.js';
 import type { AuthResult, V2ApiKey } from './v2-auth.js';
-import { STATUS_V2 } from './v2-status.js';
+import { fakeConnections } from './emulator.js';
+import { STATUS_V2, STATUS_V2_PROVIDER_DOWN } from './v2-status.js';
 import { blankUser, decodeUserBody, keepServerFields, toApiUser, USER_V2, validateUser } from './v2-user.js';
 import type { V2StoredUser } from './v2-user.js';
 
@@ -36,6 +37,14 @@ export interface SftpgoV2EmulatorOptions {
   usersBaseDir?: string;
   /** How long a quota scan runs (a real timer). @default 300 */
   scanDurationMs?: number;
+  /**
+   * The data provider's `naming_rules` (a bit set): 1 allows any character in a username (else
+   * a-zA-Z0-9-_.~ only), 2 lowercases it, 4 trims spaces, on every write and lookup. The recorded
+   * server's setting is not in the recordings; SFTPGo's sample config ships 1. @default 0
+   */
+  namingRules?: number;
+  /** Start with three live connections (the recorded server had none). @default false */
+  connections?: boolean;
 }
 
 export interface SftpgoV2Emulator {
@@ -51,6 +60,8 @@ export interface SftpgoV2Emulator {
   requests: RecordedRequest[];
   clearRequests(): void;
   setFaults(faults: EmulatorFaults | null): void;
+  /** `GET /api/v2/status` reports the data provider down (the user calls still answer). */
+  setProviderDown(down: boolean): void;
   /** Stores a user given in the API's shape (plus `password`), timestamps and id kept as given. */
   addUser(fields: Record<string, unknown>): V2StoredUser;
   /** Adds an API key for the admin; missing fields get defaults. Returns `<id>.<secret>`. */
@@ -89,7 +100,21 @@ interface Route {
 export function createSftpgoV2Emulator(opts: SftpgoV2EmulatorOptions = {}): SftpgoV2Emulator {
   const admin = opts.admin ?? { username: 'admin', password: 'AdminPass-2024' };
   const now = opts.now ?? Date.now;
-  const { usersBaseDir = '/srv/sftpgo/data', scanDurationMs = 300 } = opts;
+  const { usersBaseDir = '/srv/sftpgo/data', scanDurationMs = 300, namingRules = 0 } = opts;
+  let providerDown = false;
+  /** The provider's convertName: what a username becomes on every write and lookup. */
+  const convertName = (name: string): string => {
+    if (namingRules <= 1) return name;
+    let out = name;
+    if (namingRules & 2) out = out.toLowerCase();
+    if (namingRules & 4) out = out.trim();
+    return out;
+  };
+  const seedConnections = () => {
+    if (!opts.connections) return;
+    const at = now();
+    connections.push(...fakeConnections(at, false).map((conn) => ({ ...conn, current_time: at })));
+  };
   const users = new Map<string, V2StoredUser>();
   const apiKeys = new Map<string, V2ApiKey>();
   const connections: Array<Record<string, unknown>> = [];
@@ -141,7 +166,8 @@ export function createSftpgoV2Emulator(opts: SftpgoV2EmulatorOptions = {}): Sftp
     const error = decodeUserBody(await c.req.text(), user);
     if (error) return json(400, { error, message: '' });
     keepServerFields(user, null);
-    const invalid = validateUser(user, usersBaseDir);
+    user.username = convertName(user.username as string);
+    const invalid = validateUser(user, usersBaseDir, namingRules);
     if (invalid) return json(400, { error: `Validation error: ${invalid}`, message: '' });
     if (users.has(user.username as string)) {
       return json(409, { error: 'duplicated key not allowed: UNIQUE constraint failed: users.username', message: '' });
@@ -162,7 +188,7 @@ export function createSftpgoV2Emulator(opts: SftpgoV2EmulatorOptions = {}): Sftp
     if (error) return json(400, { error, message: '' });
     keepServerFields(user, old);
     user.username = username; // users-put-username-mismatch.txt: the path wins, silently
-    const invalid = validateUser(user, usersBaseDir);
+    const invalid = validateUser(user, usersBaseDir, namingRules);
     if (invalid) return json(400, { error: `Validation error: ${invalid}`, message: '' });
     if (user.password !== '' && user.password !== old.password) user.last_password_change = now();
     user.updated_at = now();
@@ -250,7 +276,7 @@ export function createSftpgoV2Emulator(opts: SftpgoV2EmulatorOptions = {}): Sftp
   const routes: Route[] = [
     { method: 'GET', path: /^\/api\/v2\/token$/, auth: 'basic', handler: () => json(200, authority.issue(admin.username)) },
     { method: 'GET', path: /^\/api\/v2\/version$/, auth: 'any', handler: () => json(200, { version: '2.7.5', build_date: '', commit_hash: '', features: FEATURES }) },
-    { method: 'GET', path: /^\/api\/v2\/status$/, auth: 'any', handler: () => json(200, STATUS_V2) },
+    { method: 'GET', path: /^\/api\/v2\/status$/, auth: 'any', handler: () => json(200, providerDown ? STATUS_V2_PROVIDER_DOWN : STATUS_V2) },
     { method: 'GET', path: /^\/api\/v2\/users$/, auth: 'any', handler: (c) => {
       const page = listWindow(c, [...users.values()], (u) => u.username as string);
       return page instanceof Response ? page : json(200, page.map(toApiUser));
@@ -317,6 +343,8 @@ export function createSftpgoV2Emulator(opts: SftpgoV2EmulatorOptions = {}): Sftp
     const auth = authenticate(c, route);
     if (!auth.ok) return json(auth.status, auth.body, auth.headers);
     const params = (route.path.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+    // A user's name in a path is looked up as the provider stores it.
+    if (path.startsWith('/api/v2/users/') || path.startsWith('/api/v2/quotas/users/')) params[0] = convertName(params[0] ?? '');
     return route.handler(c, params);
   });
 
@@ -350,13 +378,19 @@ export function createSftpgoV2Emulator(opts: SftpgoV2EmulatorOptions = {}): Sftp
     stored.clear();
     Object.assign(profile, { email: '', description: '', allow_api_key_auth: false });
     highestId = 0;
+    providerDown = false;
+    seedConnections();
     kit.clearRequests();
     kit.setFaults(null);
   }
 
+  seedConnections();
   return {
     app, fetch: kit.fetchFor(app), version: '2.7.5', users, apiKeys, connections, requests: kit.requests,
-    clearRequests: kit.clearRequests, setFaults: kit.setFaults, addUser, addApiKey, seedUsers, reset,
+    clearRequests: kit.clearRequests, setFaults: kit.setFaults, addUser,
+    setProviderDown: (down) => {
+      providerDown = down;
+    }, addApiKey, seedUsers, reset,
     setAllowApiKeyAuth: (allow) => {
       profile.allow_api_key_auth = allow;
     },

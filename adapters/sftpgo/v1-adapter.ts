@@ -1,0 +1,117 @@
+/**
+ * The SFTPGo REST API v1 adapter: the gateway's provider-neutral calls carried to SFTPGo's REST API
+ * (`/api/v1`) as real servers serve it: 0.9.x in the seed's shape (seeds/sftpgo-openapi-1.2.0.yaml)
+ * and 1.x in the map shape (reference/sftpgo-v1.2.2-openapi.yaml and its recordings), told apart
+ * by the server (./server.ts). The real server's quirks are handled in this folder: offset paging
+ * without a status filter (./users.ts), a `PUT /user/{id}` that must carry the whole user
+ * (read-merge-write under a per-user mutex, every field the server sent kept: ./backend.ts),
+ * duplicates answered as 500, `/version` as object or array.
+ *
+ * This file builds the adapter: one backend's state (./backend.ts) and an object whose methods
+ * hand it to the operations (./users.ts, ./user-access.ts, ./connections-and-scans.ts, ./health.ts).
+ */
+import {
+  isOperationCapability,
+  type AdapterDeps, type FieldCapabilities, type Operations, type Permission,
+} from '../../src/provider-kit/index.js';
+import type { VersionedAdapter } from './adapter.js';
+import { createSftpgoBackend } from './backend.js';
+import type { SftpgoBackendConfig } from './config.js';
+import { closeConnection, listConnections, listQuotaScans, startQuotaScan } from './connections-and-scans.js';
+import { health, server } from './health.js';
+import { vocabularyOfShape, type V1Shape } from './mapping.js';
+import {
+  addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules, rotatePassword, setPassword,
+} from './user-access.js';
+import { createUser, deleteUser, getUser, listUsers, updateUser } from './users.js';
+
+/**
+ * The fields of the sftpgo columns of CONTRACT §2 in each shape of API v1: 0.9.x (the seed's
+ * shape) has no directory permissions. Its operations are `operations` below (network rules on 1.x only).
+ */
+const FIELDS_1X: FieldCapabilities = Object.freeze({
+  displayName: false,
+  independentChroot: false,
+  rename: false,
+  expiration: true,
+  limits: true,
+  usage: true,
+  customPermissions: true,
+  directoryPermissions: true,
+});
+export const SFTPGO_FIELDS: Readonly<Record<V1Shape, FieldCapabilities>> = Object.freeze({
+  list: Object.freeze({ ...FIELDS_1X, directoryPermissions: false }),
+  map: FIELDS_1X,
+});
+
+/**
+ * Builds the adapter for one SFTPGo backend. Config is checked and the client built here, once.
+ *
+ * @example
+ * const adapter = createSftpgoV1Adapter(
+ *   { provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://127.0.0.1:8081', sftpPort: 2022,
+ *     sftpHost: 'sftp.example.com', homeDirectoryBase: '/srv/sftpgo/data', timeoutMs: 5000 },
+ *   { backend: 'onprem' },
+ * );
+ */
+export function createSftpgoV1Adapter(config: SftpgoBackendConfig, deps: AdapterDeps): VersionedAdapter {
+  const b = createSftpgoBackend(config, deps);
+  const shape = () => b.probe.shape();
+
+  const operations09x: Operations = Object.freeze({
+    passwordRotation: { rotatePassword: (id, ctx) => rotatePassword(b, id, ctx) },
+    passwordSet: { setPassword: (id, password, ctx) => setPassword(b, id, password, ctx) },
+    sshKeys: {
+      listSshKeys: (id, ctx) => listSshKeys(b, id, ctx),
+      addSshKey: (id, key, ctx) => addSshKey(b, id, key, ctx),
+      deleteSshKey: (id, keyId, ctx) => deleteSshKey(b, id, keyId, ctx),
+    },
+    connections: {
+      listConnections: (ctx) => listConnections(b, ctx),
+      closeConnection: (connectionId, ctx) => closeConnection(b, connectionId, ctx),
+    },
+    quotaScans: {
+      listQuotaScans: (ctx) => listQuotaScans(b, ctx),
+      startQuotaScan: (id, ctx) => startQuotaScan(b, id, ctx),
+    },
+  });
+  const operationsByShape: Record<V1Shape, Operations> = {
+    list: operations09x,
+    map: Object.freeze({
+      ...operations09x,
+      networkRules: {
+        listNetworkRules: (id, ctx) => listNetworkRules(b, id, ctx),
+        replaceNetworkRules: (id, rules, ctx) => replaceNetworkRules(b, id, rules, ctx),
+      },
+    }),
+  };
+
+  return {
+    provider: 'sftpgo',
+    get fields() {
+      return SFTPGO_FIELDS[shape()];
+    },
+    get operations() {
+      return operationsByShape[shape()];
+    },
+    get permissions(): readonly Permission[] {
+      return vocabularyOfShape(shape()).names;
+    },
+    server: () => server(b),
+    async resolve(ctx, capability) {
+      // Only what differs between the shapes needs the server found first.
+      const differs = isOperationCapability(capability)
+        ? (operationsByShape.list[capability] === undefined) !== (operationsByShape.map[capability] === undefined)
+        : SFTPGO_FIELDS.list[capability] !== SFTPGO_FIELDS.map[capability];
+      if (differs) await b.probe.ensure(ctx);
+    },
+    listUsers: (q, ctx) => listUsers(b, q, ctx),
+    getUser: (id, ctx) => getUser(b, id, ctx),
+    createUser: (input, ctx) => createUser(b, input, ctx),
+    updateUser: (id, patch, ctx) => updateUser(b, id, patch, ctx),
+    deleteUser: (id, ctx) => deleteUser(b, id, ctx),
+    health: (ctx) => health(b, ctx),
+    identify: async (ctx) => void (await b.probe.ensure(ctx)),
+    circuit: deps.breaker?.state.bind(deps.breaker),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The SFTPGo REST API v2 adapter (SFTPGo 2.x, as reference/sftpgo-v2.7.5-openapi.yaml and the
+ * recordings of a real 2.7.5 server show it): users addressed by username, an API key or a
+ * token for credentials (./v2-credentials.ts), a PUT that replaces the whole user (read-merge-
+ * write under a per-user mutex: ./v2-users.ts), all sixteen permission names, `description` as
+ * the display name. This file builds the adapter over one backend's state (./v2-backend.ts).
+ */
+import {
+  PERMISSIONS, type AdapterDeps, type FieldCapabilities, type Operations,
+} from '../../src/provider-kit/index.js';
+import type { VersionedAdapter } from './adapter.js';
+import type { SftpgoBackendConfig } from './config.js';
+import { createSftpgoV2Backend, ensureServerV2 } from './v2-backend.js';
+import { closeConnectionV2, listConnectionsV2, listQuotaScansV2, startQuotaScanV2 } from './v2-connections-and-scans.js';
+import { healthV2, serverV2 } from './v2-health.js';
+import {
+  addSshKeyV2, deleteSshKeyV2, listNetworkRulesV2, listSshKeysV2, replaceNetworkRulesV2, rotatePasswordV2, setPasswordV2,
+} from './v2-user-access.js';
+import { createUserV2, deleteUserV2, getUserV2, listUsersV2, updateUserV2 } from './v2-users.js';
+
+/** The sftpgo 2.x column of CONTRACT §2: what 2.x holds beyond 1.x is the display name. */
+export const SFTPGO_V2_FIELDS: FieldCapabilities = Object.freeze({
+  displayName: true,
+  independentChroot: false,
+  rename: false,
+  expiration: true,
+  limits: true,
+  usage: true,
+  customPermissions: true,
+  directoryPermissions: true,
+});
+
+export function createSftpgoV2Adapter(config: SftpgoBackendConfig, deps: AdapterDeps): VersionedAdapter {
+  const b = createSftpgoV2Backend(config, deps);
+  const operations: Operations = Object.freeze({
+    passwordRotation: { rotatePassword: (id, ctx) => rotatePasswordV2(b, id, ctx) },
+    passwordSet: { setPassword: (id, password, ctx) => setPasswordV2(b, id, password, ctx) },
+    sshKeys: {
+      listSshKeys: (id, ctx) => listSshKeysV2(b, id, ctx),
+      addSshKey: (id, key, ctx) => addSshKeyV2(b, id, key, ctx),
+      deleteSshKey: (id, keyId, ctx) => deleteSshKeyV2(b, id, keyId, ctx),
+    },
+    networkRules: {
+      listNetworkRules: (id, ctx) => listNetworkRulesV2(b, id, ctx),
+      replaceNetworkRules: (id, rules, ctx) => replaceNetworkRulesV2(b, id, rules, ctx),
+    },
+    connections: {
+      listConnections: (ctx) => listConnectionsV2(b, ctx),
+      closeConnection: (connectionId, ctx) => closeConnectionV2(b, connectionId, ctx),
+    },
+    quotaScans: {
+      listQuotaScans: (ctx) => listQuotaScansV2(b, ctx),
+      startQuotaScan: (id, ctx) => startQuotaScanV2(b, id, ctx),
+    },
+  });
+  return {
+    provider: 'sftpgo',
+    fields: SFTPGO_V2_FIELDS,
+    operations,
+    permissions: PERMISSIONS,
+    server: () => serverV2(b),
+    listUsers: (q, ctx) => listUsersV2(b, q, ctx),
+    getUser: (id, ctx) => getUserV2(b, id, ctx),
+    createUser: (input, ctx) => createUserV2(b, input, ctx),
+    updateUser: (id, patch, ctx) => updateUserV2(b, id, patch, ctx),
+    deleteUser: (id, ctx) => deleteUserV2(b, id, ctx),
+    health: (ctx) => healthV2(b, ctx),
+    identify: async (ctx) => void (await ensureServerV2(b, ctx)),
+    circuit: deps.breaker?.state.bind(deps.breaker),
+  };
+}
