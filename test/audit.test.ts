@@ -228,9 +228,9 @@ describe('refused and failed writes are audited; 401s, GETs and replays are not'
     const huge = await gw.call('POST', '/v1/users', { body: { username: 'audit_huge', padding: 'x'.repeat(1024 * 1024) } });
     expect(huge.status).toBe(413);
     oneEvent(huge, { action: 'user.create' });
-    const badId = await gw.call('DELETE', '/v1/users/bad%20id');
+    const badId = await gw.call('DELETE', '/v1/users/bad%2Fid');
     expect(badId.status).toBe(400);
-    oneEvent(badId, { action: 'user.delete', userId: 'bad id' });
+    oneEvent(badId, { action: 'user.delete', userId: 'bad/id' });
   });
 
   it('409: a taken username', async () => {

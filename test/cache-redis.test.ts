@@ -12,7 +12,7 @@ import { createRedisStore } from '../src/node/redis-store.js';
 import { createTestGateway, type TestGateway } from './helpers/gateway.js';
 import { SHARED_REDIS_URL, deleteKeys, dumpKeys, freePort, startPrivateRedis, uniquePrefix, type PrivateRedis } from './helpers/redis.js';
 
-const backends = { onprem: { provider: 'sftpgo', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' } };
+const backends = { onprem: { provider: 'sftpgo', apiVersion: 'v1', baseUrl: 'http://sftpgo.test', sftpHost: 'sftp.example.com' } };
 const listCalls = (emu: SftpgoEmulator) => emu.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/user').length;
 
 function gatewayOn(emu: SftpgoEmulator, store: CacheStore, prefix: string, extra: { cacheRetryAfterMs?: number } = {}) {

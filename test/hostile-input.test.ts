@@ -239,9 +239,16 @@ function paramSegment(p: Param, resolved: string): string {
   return p.kind === 'text' ? enc(p.text) : p.kind === 'raw' ? p.text : enc(resolved);
 }
 const reroutes = (p: Param) => (p.kind === 'text' ? isDotSegment(p.text) : p.kind === 'raw' ? isDotSegment(p.text) : false);
-const hostileParam = (p: Param) => {
+/**
+ * A user's `{id}` may be an SFTPGo 2.x username: 1..255 code points of anything but "/", control characters
+ * and edge spaces. Key and connection ids: 1..128 of ID_CHARS.
+ */
+const USER_ID_FORBIDDEN = /[/\u0000-\u001f\u007f]/;
+const hostileParam = (name: ParamName, p: Param) => {
   const v = paramValue(p);
-  return v !== undefined && !(v.length >= 1 && v.length <= 128 && ID_CHARS.test(v));
+  if (v === undefined) return false;
+  if (name === 'id') return !(v.length >= 1 && [...v].length <= 255 && !USER_ID_FORBIDDEN.test(v) && v.trim() === v);
+  return !(v.length >= 1 && v.length <= 128 && ID_CHARS.test(v));
 };
 
 /** An id of the seeded state for `existing` parameters (the n-th, wrapping), chosen per backend. */
@@ -393,14 +400,15 @@ function expectationOf(req: Req, url: URL): Expectation {
     }
     case 'route': {
       const { route } = t;
-      const params = paramsOf(route.path).map((n) => t.params[n]!);
+      const names = paramsOf(route.path);
+      const params = names.map((n) => t.params[n]!);
       if (params.some(reroutes)) return { ...base, noUpstream: false }; // a dot segment: another route, or none
       const gate = gateOf(req, url, route.scope, t.backend, route.capability, true);
       if (gate !== undefined) return { ...base, status: gate, gate, noUpstream: true };
       const body = req.body;
       if (route.body && body.kind === 'huge') return { ...base, status: 413, noUpstream: true };
       const query = route.query ? queryVerdict(req.query) : 'ok';
-      if (params.some(hostileParam) || query === 'bad') return { ...base, status: 400, noUpstream: true };
+      if (names.some((n) => hostileParam(n, t.params[n]!)) || query === 'bad') return { ...base, status: 400, noUpstream: true };
       if (query === 'unknown') return { ...base, noUpstream: false };
       if (!route.body) return { ...base, noUpstream: false };
       switch (body.kind) {

@@ -138,9 +138,13 @@ describe('bad input: a clear 4xx and nothing changed upstream', () => {
   });
 
   it('refuses an id no provider would mint with 400, and a well-formed unknown one with 404', async () => {
-    await expectProblem(await gw.call('GET', `/v1/users/${encodeURIComponent('a b')}`), 400, 'invalid_request');
-    await expectProblem(await gw.call('GET', `/v1/users/${'9'.repeat(200)}`), 400, 'invalid_request');
+    // A "/", a control character, an edge space or over 255 characters: no provider's id (nor SFTPGo 2.x username).
+    for (const id of ['a/b', 'a\u0001b', ' lead', 'trail ', '9'.repeat(256)]) {
+      await expectProblem(await gw.call('GET', `/v1/users/${encodeURIComponent(id)}`), 400, 'invalid_request');
+    }
+    // Well-formed, but no SFTPGo 1.x id (a positive int32): not found, without a call.
     await expectProblem(await gw.call('DELETE', '/v1/users/not-a-number'), 404, 'not_found');
+    await expectProblem(await gw.call('GET', `/v1/users/${encodeURIComponent('a b')}`), 404, 'not_found');
     expect(emu.requests).toHaveLength(0);
     await expectProblem(await gw.call('GET', '/v1/users/12345'), 404, 'not_found');
   });

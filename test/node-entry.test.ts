@@ -38,7 +38,18 @@ describe('npm start', () => {
     expect(first.msg).toMatch(/^DEMO MODE/);
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const backends = await (await fetch(`${first.url}/v1/backends`)).json();
-    expect(backends.data.map((b: { name: string }) => b.name).sort()).toEqual(['demo-sftpgo', 'demo-sftptogo']);
+    expect(backends.data.map((b: { name: string }) => b.name).sort()).toEqual(['demo-sftpgo', 'demo-sftpgo-v2', 'demo-sftptogo']);
+    // SFTPGo 2.x: found on first use, its users addressed by username.
+    const v2 = await fetch(`${first.url}/v1/backends/demo-sftpgo-v2/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'demo_v2_user', accessLevel: 'read-write', displayName: 'On SFTPGo 2.x' }),
+    });
+    expect(v2.status).toBe(201);
+    expect(await v2.json()).toMatchObject({ id: 'demo_v2_user', displayName: 'On SFTPGo 2.x' });
+    expect((await (await fetch(`${first.url}/v1/backends/demo-sftpgo-v2`)).json())).toMatchObject({
+      apiVersion: 'v2', serverVersion: '2.7.5', health: { ok: true },
+    });
     const created = await fetch(`${first.url}/v1/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -405,9 +405,18 @@ describe('create body → upstream, 0.9.x', () => {
   it.each<[string, UserCreate]>([
     ['neither accessLevel nor permissions', { username: 'acme' }],
     ['accessLevel and permissions that disagree', { username: 'acme', accessLevel: 'full', permissions: ['list'] }],
-    ['a username that escapes the home base', { username: '../etc', accessLevel: 'full' }],
+    ['a username that names the parent of the home base', { username: '..', accessLevel: 'full' }],
   ])('refuses %s with 400', (_name, input) => {
     expect(errorOf(() => toUpstreamCreate(input, opts)).status).toBe(400);
+  });
+
+  it.each([
+    ['a "/"', '../etc', 'SFTPGo usernames must not hold "/"'],
+    ['a leading space', ' acme', 'SFTPGo usernames must not begin or end with a space'],
+    ['a trailing space', 'acme ', 'SFTPGo usernames must not begin or end with a space'],
+  ])('refuses a username with %s with 422, as no SFTPGo takes it', (_name, username, detail) => {
+    const err = errorOf(() => toUpstreamCreate({ username, accessLevel: 'full' }, opts));
+    expect([err.status, err.code, err.detail]).toEqual([422, 'not_supported_by_provider', detail]);
   });
 });
 

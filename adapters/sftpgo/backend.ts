@@ -32,8 +32,11 @@ const NO_WAY_TO_LOG_IN = /password or at least a public.?key/i;
 const OTHER_SHAPE = /cannot unmarshal .* User(\.BaseUser)?\.permissions/i;
 
 export interface CallOptions extends FailureOptions {
-  /** A call on one user: a 404 without SFTPGo's own error text may mean API v1 is not there at all. */
-  onUser?: boolean;
+  /**
+   * A call whose 404, from SFTPGo itself, carries an error text (users, lists): a bare router 404
+   * means API v1 is not there at all, and the server is found again to say what it speaks.
+   */
+  apiCheck?: boolean;
 }
 
 /** What one SFTPGo backend's operations share; built once per backend by `createSftpgoBackend`. */
@@ -92,7 +95,7 @@ export function userIdOf(id: string): number {
 export async function send(b: SftpgoBackend, req: UpstreamRequest, ctx: CallContext, opts: CallOptions = {}): Promise<UpstreamResponse> {
   const res = await b.client.request({ ...req, path: `${API}${req.path}` }, ctx);
   if (res.status >= 200 && res.status < 300) return res;
-  if (res.status === 404 && opts.onUser && isRouterNotFound(res.body)) await assertApiV1(b, ctx);
+  if (res.status === 404 && opts.apiCheck && isRouterNotFound(res.body)) await assertApiV1(b, ctx);
   if (res.status === 400 && OTHER_SHAPE.test(upstreamMessage(res.body))) b.probe.forget();
   throw interpretFailure(VOICE, res, { ...req, path: `${API}${req.path}` }, opts, b.credentials);
 }
@@ -117,7 +120,7 @@ export async function withShape<T>(b: SftpgoBackend, ctx: CallContext, check: (s
 }
 
 export async function readUser(b: SftpgoBackend, id: number, ctx: CallContext): Promise<UpstreamUser> {
-  const res = await send(b, { method: 'GET', path: `/user/${id}` }, ctx, { notFound: `user ${id} not found`, onUser: true });
+  const res = await send(b, { method: 'GET', path: `/user/${id}` }, ctx, { notFound: `user ${id} not found`, apiCheck: true });
   const user = parseUpstream(UpstreamUser, res.body, 'a user', res.status);
   b.probe.observe(user);
   return user;
@@ -128,7 +131,7 @@ async function writeUser(b: SftpgoBackend, id: number, body: UpstreamUserBody, c
   // The answer is an ApiResponse, not the user: nothing in it is needed.
   await send(b, { method: 'PUT', path: `/user/${id}`, body: { ...body, id } }, ctx, {
     notFound: `user ${id} not found`,
-    onUser: true,
+    apiCheck: true,
     ...opts,
     secrets: [...(opts.secrets ?? []), ...(typeof body.password === 'string' ? [body.password] : [])],
   });
@@ -167,7 +170,7 @@ export async function fetchUserPage(
   b: SftpgoBackend, q: ListUsersQuery, offset: number, limit: number, ctx: CallContext,
 ): Promise<UpstreamUser[]> {
   const query = { offset, limit, order: q.order === 'desc' ? 'DESC' : 'ASC', username: q.username };
-  const res = await send(b, { method: 'GET', path: '/user', query }, ctx);
+  const res = await send(b, { method: 'GET', path: '/user', query }, ctx, { apiCheck: true });
   const users = parseUpstreamUserList(res.body, res.status);
   if (users[0]) b.probe.observe(users[0]);
   return users;

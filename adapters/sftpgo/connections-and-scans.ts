@@ -5,7 +5,7 @@ import { storedBody, toConnection, toQuotaScan } from './mapping.js';
 import { UpstreamConnectionList, UpstreamQuotaScanList, parseUpstream } from './schema.js';
 
 export async function listConnections(b: SftpgoBackend, ctx: CallContext): Promise<Connection[]> {
-  const res = await send(b, { method: 'GET', path: '/connection' }, ctx);
+  const res = await send(b, { method: 'GET', path: '/connection' }, ctx, { apiCheck: true });
   return parseUpstream(UpstreamConnectionList, res.body, 'a list of connections', res.status).map(toConnection);
 }
 
@@ -17,7 +17,7 @@ export async function closeConnection(b: SftpgoBackend, connectionId: string, ct
 }
 
 export async function listQuotaScans(b: SftpgoBackend, ctx: CallContext): Promise<QuotaScan[]> {
-  const res = await send(b, { method: 'GET', path: '/quota_scan' }, ctx);
+  const res = await send(b, { method: 'GET', path: '/quota_scan' }, ctx, { apiCheck: true });
   return parseUpstream(UpstreamQuotaScanList, res.body, 'a list of quota scans', res.status).map(toQuotaScan);
 }
 

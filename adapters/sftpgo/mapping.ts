@@ -8,7 +8,7 @@
 import {
   accessLevelOf, BASIC_PERMISSIONS, BASIC_VOCABULARY, canonicalPermissions, cleanPath, invalidRequest, isoFromMs,
   namesOutside, nearestLevels, normalizeCidr, requestedDirectories, requestedPermissions, sshKeyIdOf,
-  UnsupportedFields, vocabularyOf, wellFormed, type AdapterUser, type Connection, type Limits, type LimitsInput,
+  UnsupportedFields, unsupportedField, vocabularyOf, wellFormed, type AdapterUser, type Connection, type Limits, type LimitsInput,
   type NetworkRule, type NetworkRuleInput, type ParsedSshKey, type Permission, type QuotaScan, type SshKey,
   type Usage, type UserCreate, type UserPatch, type UserStatus, type Vocabulary,
 } from '../../src/provider-kit/index.js';
@@ -359,6 +359,15 @@ function checkDisplayName(displayName: string | null | undefined, out: Unsupport
   }
 }
 
+/**
+ * What no SFTPGo accepts as a username (CONTRACT §3: a `/`, leading or trailing spaces; the model
+ * bounds the length), refused before any call. A server's own naming rules may refuse more.
+ */
+export function checkUsername(username: string): void {
+  const why = username.includes('/') ? 'must not hold "/"' : username.trim() !== username ? 'must not begin or end with a space' : undefined;
+  if (why) throw unsupportedField(`SFTPGo usernames ${why}`, undefined, [{ path: 'username', message: why }]);
+}
+
 /** `${base}/${username}`, refusing a username that would point outside the base. */
 export function defaultHome(base: string, username: string): string {
   if (username.includes('/') || username === '.' || username === '..' || username.includes('\0')) {
@@ -400,6 +409,7 @@ export interface CreateOptions {
  *   // { status: 1, username: 'acme', home_dir: '/srv/acme', permissions: { '/': ['list', 'download'] }, … }
  */
 export function toUpstreamCreate(input: UserCreate, opts: CreateOptions): UpstreamUserBody {
+  checkUsername(input.username);
   const vocab = vocabularyOfShape(opts.shape);
   const perms = requestedPermissions(input, vocab);
   if (perms === undefined) {

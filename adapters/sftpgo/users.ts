@@ -35,6 +35,7 @@ export async function createUser(b: SftpgoBackend, input: UserCreate, ctx: CallC
     toUpstreamCreate(input, { publicKeys, password, homeDirectoryBase: b.config.homeDirectoryBase, shape: serverShape }));
   await assertUsernameFree(b, input.username, ctx);
   const res = await send(b, { method: 'POST', path: '/user', body }, ctx, {
+    apiCheck: true,
     secrets: [password],
     // A create racing ours: every data provider answers it as an internal error (the memory
     // provider of 0.9.x as a 400).
@@ -65,5 +66,5 @@ export async function updateUser(b: SftpgoBackend, id: string, patch: UserPatch,
 
 export async function deleteUser(b: SftpgoBackend, id: string, ctx: CallContext): Promise<void> {
   const userId = userIdOf(id);
-  await send(b, { method: 'DELETE', path: `/user/${userId}` }, ctx, { notFound: `user ${userId} not found`, onUser: true });
+  await send(b, { method: 'DELETE', path: `/user/${userId}` }, ctx, { notFound: `user ${userId} not found`, apiCheck: true });
 }

@@ -16,6 +16,7 @@ import {
 } from '../../src/provider-kit/index.js';
 import type { VersionedAdapter } from './adapter.js';
 import { createSftpgoBackend } from './backend.js';
+import { operationsOver } from './operations.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { closeConnection, listConnections, listQuotaScans, startQuotaScan } from './connections-and-scans.js';
 import { health, server } from './health.js';
@@ -58,33 +59,13 @@ export function createSftpgoV1Adapter(config: SftpgoBackendConfig, deps: Adapter
   const b = createSftpgoBackend(config, deps);
   const shape = () => b.probe.shape();
 
-  const operations09x: Operations = Object.freeze({
-    passwordRotation: { rotatePassword: (id, ctx) => rotatePassword(b, id, ctx) },
-    passwordSet: { setPassword: (id, password, ctx) => setPassword(b, id, password, ctx) },
-    sshKeys: {
-      listSshKeys: (id, ctx) => listSshKeys(b, id, ctx),
-      addSshKey: (id, key, ctx) => addSshKey(b, id, key, ctx),
-      deleteSshKey: (id, keyId, ctx) => deleteSshKey(b, id, keyId, ctx),
-    },
-    connections: {
-      listConnections: (ctx) => listConnections(b, ctx),
-      closeConnection: (connectionId, ctx) => closeConnection(b, connectionId, ctx),
-    },
-    quotaScans: {
-      listQuotaScans: (ctx) => listQuotaScans(b, ctx),
-      startQuotaScan: (id, ctx) => startQuotaScan(b, id, ctx),
-    },
+  const all = operationsOver(b, {
+    rotatePassword, setPassword, listSshKeys, addSshKey, deleteSshKey, listNetworkRules, replaceNetworkRules,
+    listConnections, closeConnection, listQuotaScans, startQuotaScan,
   });
-  const operationsByShape: Record<V1Shape, Operations> = {
-    list: operations09x,
-    map: Object.freeze({
-      ...operations09x,
-      networkRules: {
-        listNetworkRules: (id, ctx) => listNetworkRules(b, id, ctx),
-        replaceNetworkRules: (id, rules, ctx) => replaceNetworkRules(b, id, rules, ctx),
-      },
-    }),
-  };
+  // 0.9.x has no network rules (its users have no filters.allowed_ip).
+  const { networkRules: _onlyOn1x, ...operations09x } = all;
+  const operationsByShape: Record<V1Shape, Operations> = { list: Object.freeze(operations09x), map: all };
 
   return {
     provider: 'sftpgo',

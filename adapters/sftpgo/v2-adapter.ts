@@ -5,11 +5,11 @@
  * write under a per-user mutex: ./v2-users.ts), all sixteen permission names, `description` as
  * the display name. This file builds the adapter over one backend's state (./v2-backend.ts).
  */
-import {
-  PERMISSIONS, type AdapterDeps, type FieldCapabilities, type Operations,
-} from '../../src/provider-kit/index.js';
+import { PERMISSIONS, type AdapterDeps, type FieldCapabilities } from '../../src/provider-kit/index.js';
 import type { VersionedAdapter } from './adapter.js';
 import type { SftpgoBackendConfig } from './config.js';
+import { operationsOver } from './operations.js';
+import { SFTPGO_FIELDS } from './v1-adapter.js';
 import { createSftpgoV2Backend, ensureServerV2 } from './v2-backend.js';
 import { closeConnectionV2, listConnectionsV2, listQuotaScansV2, startQuotaScanV2 } from './v2-connections-and-scans.js';
 import { healthV2, serverV2 } from './v2-health.js';
@@ -18,40 +18,16 @@ import {
 } from './v2-user-access.js';
 import { createUserV2, deleteUserV2, getUserV2, listUsersV2, updateUserV2 } from './v2-users.js';
 
-/** The sftpgo 2.x column of CONTRACT §2: what 2.x holds beyond 1.x is the display name. */
-export const SFTPGO_V2_FIELDS: FieldCapabilities = Object.freeze({
-  displayName: true,
-  independentChroot: false,
-  rename: false,
-  expiration: true,
-  limits: true,
-  usage: true,
-  customPermissions: true,
-  directoryPermissions: true,
-});
+/** The sftpgo 2.x column of CONTRACT §2: 1.x's fields and the display name (`description`). */
+export const SFTPGO_V2_FIELDS: FieldCapabilities = Object.freeze({ ...SFTPGO_FIELDS.map, displayName: true });
 
 export function createSftpgoV2Adapter(config: SftpgoBackendConfig, deps: AdapterDeps): VersionedAdapter {
   const b = createSftpgoV2Backend(config, deps);
-  const operations: Operations = Object.freeze({
-    passwordRotation: { rotatePassword: (id, ctx) => rotatePasswordV2(b, id, ctx) },
-    passwordSet: { setPassword: (id, password, ctx) => setPasswordV2(b, id, password, ctx) },
-    sshKeys: {
-      listSshKeys: (id, ctx) => listSshKeysV2(b, id, ctx),
-      addSshKey: (id, key, ctx) => addSshKeyV2(b, id, key, ctx),
-      deleteSshKey: (id, keyId, ctx) => deleteSshKeyV2(b, id, keyId, ctx),
-    },
-    networkRules: {
-      listNetworkRules: (id, ctx) => listNetworkRulesV2(b, id, ctx),
-      replaceNetworkRules: (id, rules, ctx) => replaceNetworkRulesV2(b, id, rules, ctx),
-    },
-    connections: {
-      listConnections: (ctx) => listConnectionsV2(b, ctx),
-      closeConnection: (connectionId, ctx) => closeConnectionV2(b, connectionId, ctx),
-    },
-    quotaScans: {
-      listQuotaScans: (ctx) => listQuotaScansV2(b, ctx),
-      startQuotaScan: (id, ctx) => startQuotaScanV2(b, id, ctx),
-    },
+  const operations = operationsOver(b, {
+    rotatePassword: rotatePasswordV2, setPassword: setPasswordV2, listSshKeys: listSshKeysV2, addSshKey: addSshKeyV2,
+    deleteSshKey: deleteSshKeyV2, listNetworkRules: listNetworkRulesV2, replaceNetworkRules: replaceNetworkRulesV2,
+    listConnections: listConnectionsV2, closeConnection: closeConnectionV2, listQuotaScans: listQuotaScansV2,
+    startQuotaScan: startQuotaScanV2,
   });
   return {
     provider: 'sftpgo',

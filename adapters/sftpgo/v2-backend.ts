@@ -13,7 +13,7 @@ import { SftpgoBackendConfig } from './config.js';
 import type { BackendContext } from './mapping.js';
 import { VersionAnswer } from './schema.js';
 import {
-  apiKeyCredentials, noCredentials, sendAuthenticated, tokenCredentials, TokenPathMissing, type V2Credentials,
+  apiKeyCredentials, noCredentials, sendAuthenticated, TOKEN_PATH, tokenCredentials, TokenNotIssued, type V2Credentials,
 } from './v2-credentials.js';
 
 export const API_V2 = '/api/v2';
@@ -29,8 +29,12 @@ export interface V2ServerFacts {
 }
 
 export interface V2CallOptions extends FailureOptions {
-  /** A call on one user: SFTPGo's own 404 there carries an `error` text, a router's does not. */
-  onUser?: boolean;
+  /**
+   * A call whose 404, from SFTPGo itself, carries an error text (users, lists): a bare router 404
+   * means API v2 is not there, and the server is asked what it speaks. Not for closing a
+   * connection, whose own 404 is bare (connections-close-404.txt).
+   */
+  apiCheck?: boolean;
 }
 
 export interface SftpgoV2Backend {
@@ -110,11 +114,12 @@ export async function sendV2(
   try {
     res = await sendAuthenticated(b.client, b.credentials, full, ctx);
   } catch (err) {
-    if (err instanceof TokenPathMissing) throw await notApiV2(b, ctx, full.path);
-    throw err;
+    if (!(err instanceof TokenNotIssued)) throw err;
+    if (err.res.status === 404) throw await notApiV2(b, ctx, TOKEN_PATH);
+    throw interpretFailure(b.voice, err.res, { method: 'GET', path: TOKEN_PATH }, {}, b.secrets);
   }
   if (res.status >= 200 && res.status < 300) return res;
-  if (res.status === 404 && opts.onUser && isRouterNotFound(res.body)) throw await notApiV2(b, ctx, full.path);
+  if (res.status === 404 && opts.apiCheck && isRouterNotFound(res.body)) throw await notApiV2(b, ctx, full.path);
   const message = upstreamMessage(res.body);
   if (res.status === 400 && API_KEY_UNKNOWN.test(message)) {
     throw upstreamError(`SFTPGo does not know the gateway's API key (400 on ${full.method} ${full.path}): check the backend's apiKey`);
@@ -141,7 +146,7 @@ async function notApiV2(b: SftpgoV2Backend, ctx: CallContext, path: string): Pro
 export function ensureServerV2(b: SftpgoV2Backend, ctx: CallContext): Promise<V2ServerFacts> {
   if (b.server.facts) return Promise.resolve(b.server.facts);
   b.server.finding ??= (async () => {
-    const res = await sendV2(b, { method: 'GET', path: '/version' }, ctx, { onUser: true });
+    const res = await sendV2(b, { method: 'GET', path: '/version' }, ctx, { apiCheck: true });
     const parsed = VersionAnswer.safeParse(res.body);
     const info = parsed.success ? (Array.isArray(parsed.data) ? parsed.data[0] : parsed.data) : undefined;
     b.server.facts = { apiVersion: 'v2', serverVersion: info?.version || null };

@@ -7,7 +7,7 @@ import { onUser } from './v2-users.js';
 
 /** 2.x adds `current_time` (the server's clock) to each connection; the model has no field for it. */
 export async function listConnectionsV2(b: SftpgoV2Backend, ctx: CallContext): Promise<Connection[]> {
-  const res = await sendV2(b, { method: 'GET', path: '/connections' }, ctx);
+  const res = await sendV2(b, { method: 'GET', path: '/connections' }, ctx, { apiCheck: true });
   return parseUpstream(UpstreamConnectionList, res.body, 'a list of connections', res.status).map(toConnection);
 }
 
@@ -20,7 +20,7 @@ export async function closeConnectionV2(b: SftpgoV2Backend, connectionId: string
 }
 
 export async function listQuotaScansV2(b: SftpgoV2Backend, ctx: CallContext): Promise<QuotaScan[]> {
-  const res = await sendV2(b, { method: 'GET', path: '/quotas/users/scans' }, ctx);
+  const res = await sendV2(b, { method: 'GET', path: '/quotas/users/scans' }, ctx, { apiCheck: true });
   return parseUpstream(UpstreamQuotaScanList, res.body, 'a list of quota scans', res.status).map(toQuotaScan);
 }
 

@@ -39,11 +39,14 @@ export function noCredentials(): V2Credentials {
   };
 }
 
-/** `/api/v2/token` is not there: the server is no SFTPGo 2.x (the backend finds out what it is). */
-export class TokenPathMissing extends Error {
-  constructor() {
-    super(`404 on ${TOKEN_PATH}`);
-    this.name = 'TokenPathMissing';
+/**
+ * `/api/v2/token` answered neither a token nor a refusal of the password: a 404 (no SFTPGo 2.x
+ * there), a 429, a 5xx… The backend reads the answer as it reads any other (`sendV2`).
+ */
+export class TokenNotIssued extends Error {
+  constructor(readonly res: UpstreamResponse) {
+    super(`${res.status} on ${TOKEN_PATH}`);
+    this.name = 'TokenNotIssued';
   }
 }
 
@@ -91,14 +94,14 @@ export function tokenCredentials(
 
 /** The token in a 200 answer of `GET /api/v2/token`, or the 502 that says which setting to fix. */
 function tokenOf(res: UpstreamResponse, at: number): Token {
-  if (res.status === 404) throw new TokenPathMissing();
   if (res.status === 401 || res.status === 403) {
     throw upstreamError(`SFTPGo refused the gateway's username and password at ${TOKEN_PATH} (${res.status}): check the backend's username and password`);
   }
+  if (res.status !== 200) throw new TokenNotIssued(res);
   const body = res.body as { access_token?: unknown; expires_at?: unknown } | undefined;
   const expiresAt = typeof body?.expires_at === 'string' ? Date.parse(body.expires_at) : Number.NaN;
-  if (res.status !== 200 || typeof body?.access_token !== 'string' || body.access_token === '' || Number.isNaN(expiresAt)) {
-    throw upstreamError(`SFTPGo answered ${res.status} to ${TOKEN_PATH} without a token and its expiry`);
+  if (typeof body?.access_token !== 'string' || body.access_token === '' || Number.isNaN(expiresAt)) {
+    throw upstreamError(`SFTPGo answered 200 to ${TOKEN_PATH} without a token and its expiry`);
   }
   // A server clock ahead of ours must not make a token look fresher than it is: at most 20 minutes from now.
   const renewAt = Math.min(expiresAt, at + 20 * 60_000) - RENEW_BEFORE_MS;

@@ -10,7 +10,7 @@ import {
   type UserCreate, type UserPatch, type Vocabulary,
 } from '../../src/provider-kit/index.js';
 import {
-  applyPatch, checkChroot, checkRootPermissions, defaultHome, toUser, permissionMapOf, limitsToUpstream, msFromIso,
+  applyPatch, checkChroot, checkUsername, checkRootPermissions, defaultHome, toUser, permissionMapOf, limitsToUpstream, msFromIso,
   networkRulesFromUpstream, networkRulesToUpstream, permissionsToUpstream, statusToUpstream, type BackendContext,
 } from './mapping.js';
 import type { UpstreamPermissionMap } from './schema.js';
@@ -73,6 +73,7 @@ export interface CreateOptionsV2 {
  * contradictory permissions) or 422 (what SFTPGo cannot represent) before any call.
  */
 export function toUpstreamCreateV2(input: UserCreate, opts: CreateOptionsV2): UpstreamUserV2Body {
+  checkUsername(input.username);
   const perms = requestedPermissions(input, VOCABULARY_2X);
   if (perms === undefined) {
     throw invalidRequest('accessLevel or permissions is required', [

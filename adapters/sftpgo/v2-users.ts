@@ -10,8 +10,8 @@ import { mergeUserPatchV2, toUpstreamCreateV2, toUserV2 } from './v2-mapping.js'
 import { parseUpstreamUserListV2, parseUpstreamUserV2, type UpstreamUserV2 } from './v2-schema.js';
 
 
-/** A call on one user: its 404, and a router's 404 found out (the server may speak API v1). */
-export const onUser = (username: string) => ({ notFound: `user ${username} not found`, onUser: true });
+/** A call on one user: its own 404 is "user … not found"; a router's means no API v2 (see V2CallOptions). */
+export const onUser = (username: string) => ({ notFound: `user ${username} not found`, apiCheck: true });
 
 /** What a server's `naming_rules` refuse (2.x: `username "a b" is not valid, …`): a 422 with its reason. */
 const NAME_REFUSED = /username .* is not valid/i;
@@ -19,7 +19,7 @@ const NAME_REFUSED = /username .* is not valid/i;
 /** One page of `GET /users`; 2.7.5 refuses a lower-case order. */
 async function fetchPage(b: SftpgoV2Backend, q: ListUsersQuery, offset: number, limit: number, ctx: CallContext): Promise<UpstreamUserV2[]> {
   const query = { offset, limit, order: q.order === 'desc' ? 'DESC' : 'ASC' };
-  const res = await sendV2(b, { method: 'GET', path: '/users', query }, ctx);
+  const res = await sendV2(b, { method: 'GET', path: '/users', query }, ctx, { apiCheck: true });
   return parseUpstreamUserListV2(res.body, res.status);
 }
 
@@ -64,6 +64,7 @@ export async function createUserV2(b: SftpgoV2Backend, input: UserCreate, ctx: C
   const password = input.password ?? generatePassword();
   const body = toUpstreamCreateV2(input, { publicKeys, password, homeDirectoryBase: b.config.homeDirectoryBase });
   const res = await sendV2(b, { method: 'POST', path: '/users', body }, ctx, {
+    apiCheck: true,
     secrets: [password],
     special: (r, message) => {
       // 2.7.5 answers a taken username with 409 (its UNIQUE constraint).

@@ -318,5 +318,17 @@ export const idParam = (name: string, example: string) =>
     .regex(/^[A-Za-z0-9._~:@-]+$/, 'must be 1..128 of A-Z a-z 0-9 . _ ~ : @ -')
     .openapi({ param: { name, in: 'path' }, example });
 
-/** `{id}` of every route under a user. */
-export const UserIdParams = z.object({ id: idParam('id', '42') });
+/**
+ * `{id}` of every route under a user: a provider's id, or (SFTPGo API v2) a username, which may
+ * hold any character but `/` (percent-encoded in the path). What no provider would mint — a
+ * control character, a `/`, leading or trailing spaces, over 255 characters — is a 400.
+ */
+export const UserIdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[^/\u0000-\u001f\u007f]+$/, 'must hold no "/" and no control character')
+    .refine((id) => id.trim() === id, 'must not begin or end with a space')
+    .openapi({ param: { name: 'id', in: 'path' }, example: '42', description: 'The user\'s id (SFTPGo API v2: its username)' }),
+});

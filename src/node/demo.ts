@@ -8,7 +8,7 @@ import type { Provider } from '../domain/model.js';
 import type { DemoBackend } from '../provider-kit/provider.js';
 
 /** Each provider's demo, by name: a provider added to the registry must add its demo here (the type says so). */
-const DEMOS: Record<Provider, () => Promise<{ startDemo(): Promise<DemoBackend> }>> = {
+const DEMOS: Record<Provider, () => Promise<{ startDemo(): Promise<DemoBackend[]> }>> = {
   sftpgo: () => import('../../adapters/sftpgo/emulator/demo.js'),
   sftptogo: () => import('../../adapters/sftptogo/emulator/demo.js'),
 };
@@ -19,9 +19,7 @@ export interface Demo {
 }
 
 export async function startDemo(server: { host: string; port: number }): Promise<Demo> {
-  const started = await Promise.all(
-    Object.entries(DEMOS).map(async ([provider, load]) => [`demo-${provider}`, await (await load()).startDemo()] as const),
-  );
+  const started = (await Promise.all(Object.values(DEMOS).map(async (load) => (await load()).startDemo()))).flat();
   const config: GatewayConfig = {
     server: { ...server, host: '127.0.0.1', trustProxy: false }, // demo mode never listens beyond loopback
     auth: null,
@@ -29,8 +27,8 @@ export async function startDemo(server: { host: string; port: number }): Promise
     passwordMinLength: DEFAULT_PASSWORD_MIN_LENGTH,
     cache: { driver: 'memory', keyPrefix: 'sftp-gateway:', ttlSeconds: 30, maxEntries: 1000, commandTimeoutMs: 250 },
     logLevel: 'info',
-    defaultBackend: started[0]![0],
-    backends: Object.fromEntries(started.map(([name, demo]) => [name, demo.config])),
+    defaultBackend: started[0]!.name,
+    backends: Object.fromEntries(started.map((demo) => [demo.name, demo.config])),
   };
-  return { config, close: async () => void (await Promise.all(started.map(([, demo]) => demo.close()))) };
+  return { config, close: async () => void (await Promise.all(started.map((demo) => demo.close()))) };
 }

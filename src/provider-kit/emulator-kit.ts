@@ -60,6 +60,8 @@ export interface RecordedRequest {
   /** Lower-cased header names. */
   headers: Record<string, string>;
   at: number;
+  /** The status answered, once the answer is made. */
+  status?: number;
 }
 
 export interface EmulatorKitOptions {
@@ -149,16 +151,18 @@ export function createEmulatorKit(options: EmulatorKitOptions): EmulatorKit {
     return current;
   }
 
-  async function record(c: Context): Promise<void> {
+  async function record(c: Context): Promise<RecordedRequest> {
     const text = await c.req.text(); // Hono caches the body, so handlers can still read it
-    requests.push({
+    const entry: RecordedRequest = {
       method: c.req.method,
       path: c.req.path,
       query: c.req.query(),
       body: parseBody(text),
       headers: Object.fromEntries(c.req.raw.headers),
       at: Date.now(),
-    });
+    };
+    requests.push(entry);
+    return entry;
   }
 
   async function applyFaults(c: Context, f: EmulatorFaults, next: Next): Promise<Response | void> {
@@ -182,10 +186,11 @@ export function createEmulatorKit(options: EmulatorKitOptions): EmulatorKit {
 
   const middleware: MiddlewareHandler = async function emulatorFaultsAndLog(c, next) {
     if (!isApiPath(c.req.path)) return next();
-    await record(c);
+    const entry = await record(c);
     const active = takeFaults(c.req.method, c.req.path);
-    if (!active) return next();
-    return applyFaults(c, active, next);
+    const answer = active ? await applyFaults(c, active, next) : await next();
+    entry.status = answer instanceof Response ? answer.status : c.res.status;
+    return answer;
   };
 
   const controlRoutes = new Hono()

@@ -9,9 +9,11 @@ import type { BackendConfig } from './backend-config.js';
 
 /**
  * A provider's emulator serving on loopback for demo mode, and the backend config that reaches it
- * (each provider's `emulator/demo.ts`, loaded by src/node/demo.ts only in demo mode).
+ * (each provider's `emulator/demo.ts` starts one or more, loaded by src/node/demo.ts only in demo mode).
  */
 export interface DemoBackend {
+  /** The backend's name in demo mode, e.g. `demo-sftpgo`. */
+  name: string;
   config: BackendConfig;
   close(): Promise<void>;
 }

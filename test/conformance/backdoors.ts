@@ -4,6 +4,13 @@ import type { SftpgoV2Emulator } from '../../adapters/sftpgo/emulator/v2.js';
 import type { SftpToGoEmulator } from '../../adapters/sftptogo/emulator/emulator.js';
 import type { UpstreamBackdoor } from './suite.js';
 
+/** An SFTPGo emulator's first live connection (either API version). */
+function firstConnectionId(connections: ReadonlyArray<Record<string, unknown>>): string {
+  const id = connections[0]?.connection_id;
+  if (typeof id !== 'string') throw new Error('the emulator has no connection left');
+  return id;
+}
+
 export function sftpgoBackdoor(emu: SftpgoEmulator): UpstreamBackdoor {
   const byName = (username: string) => [...emu.users.values()].find((u) => u.username === username);
   return {
@@ -12,11 +19,7 @@ export function sftpgoBackdoor(emu: SftpgoEmulator): UpstreamBackdoor {
     usernames: () => [...emu.users.values()].map((u) => u.username),
     passwordOf: (username) => byName(username)?.password,
     setStored: (username, bytes, files) => emu.setStored(username, bytes, files),
-    someConnectionId: () => {
-      const id = emu.connections[0]?.connection_id;
-      if (typeof id !== 'string') throw new Error('the emulator has no connection left');
-      return id;
-    },
+    someConnectionId: () => firstConnectionId(emu.connections),
     // 0.9.x users have only permissions, uid and gid beyond the model; 1.x ones much more.
     enrich: (username) => {
       const u = byName(username);
@@ -61,7 +64,8 @@ export function sftpgoV2Backdoor(emu: SftpgoV2Emulator): UpstreamBackdoor {
     return u;
   };
   return {
-    requests: () => emu.requests.map(({ method, path, body }) => ({ method, path, body })),
+    // What the server took as the admin's: a call refused 401 (a token from before a restart) wrote nothing.
+    requests: () => emu.requests.filter((r) => r.status !== 401).map(({ method, path, body }) => ({ method, path, body })),
     clearRequests: () => emu.clearRequests(),
     usernames: () => [...emu.users.keys()],
     passwordOf: (username) => {
@@ -69,11 +73,7 @@ export function sftpgoV2Backdoor(emu: SftpgoV2Emulator): UpstreamBackdoor {
       return typeof password === 'string' && password !== '' ? password : undefined;
     },
     setStored: (username, bytes, files) => emu.setStored(username, bytes, files),
-    someConnectionId: () => {
-      const id = emu.connections[0]?.connection_id;
-      if (typeof id !== 'string') throw new Error('the emulator has no connection left');
-      return id;
-    },
+    someConnectionId: () => firstConnectionId(emu.connections),
     // Everything 2.x stores that the model does not carry, as a real server would hold it.
     enrich: (username) => {
       const u = byName(username);
