@@ -62,6 +62,15 @@ describe('finding the API', () => {
     expect(calls('/api/v2/token')).toHaveLength(0);
   });
 
+  it('auto with an API key on a 1.x server: API v2 is not there, so API v1 (which has no keys) is used', async () => {
+    const v1 = createSftpgoEmulator();
+    const gw = gatewayFor({ apiKey: 'some-id.some-secret' }, v1);
+    expect((await gw.json('POST', '/v1/users', { body: { username: 'key_user', accessLevel: 'full' } })).body.id).toBe('1');
+    expect((await gw.json('GET', '/v1/backends')).body.data[0]).toMatchObject({ apiVersion: 'v1', serverVersion: '1.2.2' });
+    // Its requests never carried the key.
+    expect(v1.requests.every((r) => r.headers['x-sftpgo-api-key'] === undefined)).toBe(true);
+  });
+
   it('auto on a 1.x server stays on API v1 (numeric ids)', async () => {
     const v1 = createSftpgoEmulator();
     const gw = gatewayFor({}, v1);
