@@ -15,6 +15,10 @@
  *                    cache metrics. No cache, no routing beyond one route: the least a cache hit
  *                    with auth, validation and logging on can cost here
  *
+ *   passthrough PROVIDER UPSTREAM [CURSOR]
+ *                    the least an uncached list costs here (bench/passthrough.ts): undici, parse,
+ *                    a plain map, stringify — the gateway's answer bytes, nothing else
+ *
  * Prints one JSON line (`{"url": …}`) once listening on 127.0.0.1, then serves until SIGTERM.
  * The emulators' request logs are emptied every second: they would otherwise grow for the
  * whole benchmark (the emulators' own cost per request is unchanged: every request is still logged).
@@ -32,6 +36,7 @@ import type { GatewayEnv } from '../src/http/request-vars.js';
 import { parsePlainListQuery, storedPageResponse } from '../src/http/routes/users-stored-page.js';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
+import { servePassthrough } from './passthrough.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
 
 async function main(): Promise<void> {
@@ -62,10 +67,12 @@ async function main(): Promise<void> {
     url = await new Promise<string>((resolve) => {
       serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));
     });
+  } else if (role === 'passthrough') {
+    url = await servePassthrough(usersText!, process.argv[4]!, process.argv[5] || null);
   } else if (role === 'envelope') {
     url = await serveEnvelope(new Uint8Array(readFileSync(usersText!)), process.argv[4]!);
   } else {
-    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE | envelope FILE LOG`);
+    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE | envelope FILE LOG | passthrough PROVIDER UPSTREAM [CURSOR]`);
   }
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 }

@@ -88,6 +88,16 @@ describe('create, get, delete', () => {
     expect(emu.users.has('a b')).toBe(false);
   });
 
+  it('"." and ".." cannot be a path segment (every URL parser resolves them away): 404 without a call', async () => {
+    for (const name of ['.', '..']) {
+      expect((await failure(getUserV2(b, name, ctx))).status).toBe(404);
+      expect((await failure(deleteUserV2(b, name, ctx))).status).toBe(404);
+      expect((await failure(updateUserV2(b, name, { status: 'disabled' }, ctx))).status).toBe(404);
+      expect((await listUsersV2(b, query({ username: name }), ctx)).data).toEqual([]);
+    }
+    expect(userCalls()).toEqual([]);
+  });
+
   it('names the setting to fix when SFTPGo refuses the gateway, never the secret', async () => {
     const wrong = createSftpgoV2Backend(v2Config({ baseUrl: 'http://sftpgo.test', username: 'admin', password: 'Wrong-Pass-99' }), { backend: 'v2', fetch: emu.fetch as typeof fetch });
     const err = await failure(getUserV2(wrong, 'alice', ctx));

@@ -260,7 +260,9 @@ describe('the undici Pool transport', () => {
     const base = `${server.url}/prefix/api`;
     const c = clientOf(base, nodeTransport(base));
     await c.request({ method: 'GET', path: '/users/../user', query: { q: 'a b&c', skip: undefined } }, ctx);
-    expect(seen).toEqual(['/prefix/api/user?q=a+b%26c']);
+    await c.request({ method: 'GET', path: '/users/%2e%2E/user/.' }, ctx); // encoded dot segments too
+    await c.request({ method: 'GET', path: '/users/a%2Fb/..x/.hidden' }, ctx); // no dot segment: sent as built
+    expect(seen).toEqual(['/prefix/api/user?q=a+b%26c', '/prefix/api/user/', '/prefix/api/users/a%2Fb/..x/.hidden']);
   });
 
   it('refuses a URL on another origin without naming it', async () => {

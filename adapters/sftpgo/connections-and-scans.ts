@@ -10,7 +10,8 @@ export async function listConnections(b: SftpgoBackend, ctx: CallContext): Promi
 }
 
 export async function closeConnection(b: SftpgoBackend, connectionId: string, ctx: CallContext): Promise<void> {
-  if (connectionId === '') throw notFound('connection not found');
+  // A dot segment would be resolved to another path: no connection has such an id.
+  if (connectionId === '' || connectionId === '.' || connectionId === '..') throw notFound(`connection ${connectionId} not found`);
   await send(b, { method: 'DELETE', path: `/connection/${encodeURIComponent(connectionId)}` }, ctx, {
     notFound: `connection ${connectionId} not found`,
   });

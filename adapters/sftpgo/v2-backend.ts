@@ -3,7 +3,7 @@
  * mutex, and the server as found) and `sendV2`, the call every v2 operation is built on.
  */
 import {
-  checkBackendConfig, interpretFailure, KeyedMutex, UpstreamClient, upstreamError, upstreamMessage,
+  checkBackendConfig, interpretFailure, KeyedMutex, notFound, UpstreamClient, upstreamError, upstreamMessage,
   withoutUriPassword,
   type AdapterDeps, type CallContext, type FailureOptions, type GatewayError, type ProviderVoice, type UpstreamRequest,
   type UpstreamResponse,
@@ -157,5 +157,12 @@ export function ensureServerV2(b: SftpgoV2Backend, ctx: CallContext): Promise<V2
   return b.server.finding;
 }
 
-/** The path of one user: v2 addresses users by username, which may hold any character. */
-export const userPath = (username: string): string => `/users/${encodeURIComponent(username)}`;
+/**
+ * The path of one user: v2 addresses users by username, which may hold any character. `.` and
+ * `..` cannot be sent as a path segment (every URL parser resolves them, encoded or not, to
+ * another path), so no such user can be reached: 404 without a call.
+ */
+export function userPath(username: string): string {
+  if (username === '.' || username === '..') throw notFound(`user ${username} not found`);
+  return `/users/${encodeURIComponent(username)}`;
+}

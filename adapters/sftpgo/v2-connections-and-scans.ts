@@ -2,7 +2,7 @@
 import { conflict, notFound, type CallContext, type Connection, type QuotaScan } from '../../src/provider-kit/index.js';
 import { toConnection, toQuotaScan } from './mapping.js';
 import { UpstreamConnectionList, UpstreamQuotaScanList, parseUpstream } from './schema.js';
-import { sendV2, type SftpgoV2Backend } from './v2-backend.js';
+import { sendV2, userPath, type SftpgoV2Backend } from './v2-backend.js';
 import { onUser } from './v2-users.js';
 
 /** 2.x adds `current_time` (the server's clock) to each connection; the model has no field for it. */
@@ -13,7 +13,8 @@ export async function listConnectionsV2(b: SftpgoV2Backend, ctx: CallContext): P
 
 /** An unknown id is the router's own 404 (`{"message":"Not Found"}`: connections-close-404.txt). */
 export async function closeConnectionV2(b: SftpgoV2Backend, connectionId: string, ctx: CallContext): Promise<void> {
-  if (connectionId === '') throw notFound('connection not found');
+  // A dot segment would be resolved to another path: no connection has such an id.
+  if (connectionId === '' || connectionId === '.' || connectionId === '..') throw notFound(`connection ${connectionId} not found`);
   await sendV2(b, { method: 'DELETE', path: `/connections/${encodeURIComponent(connectionId)}` }, ctx, {
     notFound: `connection ${connectionId} not found`,
   });
@@ -26,7 +27,7 @@ export async function listQuotaScansV2(b: SftpgoV2Backend, ctx: CallContext): Pr
 
 /** 202 when started; 409 while one runs for the user (quota-scan-start-409.txt). */
 export async function startQuotaScanV2(b: SftpgoV2Backend, id: string, ctx: CallContext): Promise<void> {
-  await sendV2(b, { method: 'POST', path: `/quotas/users/${encodeURIComponent(id)}/scan` }, ctx, {
+  await sendV2(b, { method: 'POST', path: `/quotas${userPath(id)}/scan` }, ctx, {
     ...onUser(id),
     special: (res) => (res.status === 409 ? conflict(`a quota scan is already running for ${id}`) : undefined),
   });
