@@ -157,7 +157,7 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
 
   function setUp(opts: { afterAnswer?: boolean; store?: CacheStore } = {}) {
     const store = opts.store ?? createMemoryStore(10);
-    const counts = { loads: 0, texts: 0, stored: 0 };
+    const counts = { loads: 0, texts: 0, stored: 0, decoded: 0 };
     const counted: CacheStore = { ...store, setBytes: (key, bytes, ttl) => (counts.stored++, store.setBytes(key, bytes, ttl)) };
     const outcomes: string[] = [];
     const cache = new ListCache(counted, {
@@ -166,7 +166,7 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
     });
     const codec = {
       toText: (value: { users: string[] }) => (counts.texts++, JSON.stringify(value)),
-      fromBytes: (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as { users: string[] },
+      fromBytes: (bytes: Uint8Array) => (counts.decoded++, JSON.parse(new TextDecoder().decode(bytes)) as { users: string[] }),
     };
     const load = async () => (counts.loads++, { users: ['ann', 'zoë'] });
     return { cache, codec, load, counts, outcomes };
@@ -176,14 +176,29 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
     const { cache, codec, load, counts, outcomes } = setUp();
     const loaded = await cache.readValue('b', 'all', load, codec);
     expect(loaded).toEqual({ users: ['ann', 'zoë'] });
-    expect(counts).toEqual({ loads: 1, texts: 0, stored: 0 }); // nothing written before the answer
+    expect(counts).toEqual({ loads: 1, texts: 0, stored: 0, decoded: 0 }); // nothing written before the answer
     await nextMacrotask();
-    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1, decoded: 0 });
     const hit = await cache.readValue('b', 'all', load, codec);
-    expect(hit).toEqual(loaded);
-    expect(hit).not.toBe(loaded); // parsed from the store, not the loaded object
-    expect(counts.loads).toBe(1);
+    expect(hit).toBe(loaded); // the value this process stored: kept, not parsed again
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1, decoded: 0 });
     expect(outcomes).toEqual(['b MISS', 'b HIT']);
+  });
+
+  it('decodes an entry stored by another instance once, and again only once it is stored anew', async () => {
+    const shared = createMemoryStore(10);
+    const writer = setUp({ store: shared, afterAnswer: false });
+    const reader = setUp({ store: shared });
+    await writer.cache.readValue('b', 'all', writer.load, writer.codec);
+    const first = await reader.cache.readValue('b', 'all', reader.load, reader.codec);
+    const second = await reader.cache.readValue('b', 'all', reader.load, reader.codec);
+    expect(second).toBe(first);
+    expect(reader.counts).toEqual({ loads: 0, texts: 0, stored: 0, decoded: 1 });
+    // The writer reloads (a refresh) and stores anew: the reader sees the new entry and decodes it.
+    await new Promise((r) => setTimeout(r, 2)); // another stored-at millisecond
+    await writer.cache.readValue('b', 'all', async () => ({ users: ['ann', 'bob', 'zoë'] }), writer.codec, true);
+    expect(await reader.cache.readValue('b', 'all', reader.load, reader.codec)).toEqual({ users: ['ann', 'bob', 'zoë'] });
+    expect(reader.counts.decoded).toBe(2);
   });
 
   it('hands the loaded value to reads that overlap it until it is stored: one load, one text', async () => {
@@ -193,13 +208,13 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
     expect(b).toBe(a);
     expect(afterAnswer).toBe(a);
     await nextMacrotask();
-    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1, decoded: 0 });
   });
 
   it('stores before answering without afterAnswer (the Worker)', async () => {
     const { cache, codec, load, counts } = setUp({ afterAnswer: false });
     await cache.readValue('b', 'all', load, codec);
-    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1, decoded: 0 });
   });
 
   it('a write before the value is stored is not hidden by it: the next read loads again', async () => {
@@ -218,7 +233,7 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
     await expect(cache.readValue('b', 'all', async () => { throw new Error('upstream down'); }, codec)).rejects.toThrow('upstream down');
     expect(await cache.readValue('b', 'all', load, codec)).toEqual({ users: ['ann', 'zoë'] });
     await nextMacrotask();
-    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1 });
+    expect(counts).toEqual({ loads: 1, texts: 1, stored: 1, decoded: 0 });
   });
 
   it('a store that fails after the answer opens the bypass window, and nothing is thrown', async () => {

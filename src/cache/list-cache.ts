@@ -23,6 +23,8 @@ export interface CachedRead {
   cache: CacheOutcome;
   /** Seconds since the entry was stored, on a HIT. */
   ageSeconds?: number;
+  /** When the entry was stored (ms), on a HIT: with its length, what tells one stored entry from another. */
+  storedAtMs?: number;
 }
 
 /** How a value that callers use as an object is stored as text and read back (see `readValue`). */
@@ -77,9 +79,14 @@ const ANSWER_TEXT: ValueCodec<string | Uint8Array<ArrayBuffer>> = {
 const NEWLINE = 0x0a;
 const ZERO = 0x30;
 
-/** A stored entry (always bytes) read back as the caller's value. */
-function decoded<T>(hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
-  return { value: codec.fromBytes(hit.body as Uint8Array<ArrayBuffer>), cache: 'HIT', ageSeconds: hit.ageSeconds };
+/** Decoded values kept per process (see `ListCache.decodedValue`): SFTP To Go's whole lists, one per backend. */
+const DECODED_VALUES_MAX = 8;
+
+/** A stored value as this process decoded it, and which stored entry that was. */
+interface DecodedValue {
+  storedAtMs: number;
+  bytes: number;
+  value: unknown;
 }
 
 /** A store command failed: the read goes on without the store. */
@@ -116,6 +123,13 @@ export class ListCache {
   private readonly sharedLoads = new Map<string, Promise<unknown>>();
   /** Per backend, how many writes of this process have finished: uncached reads share loads within one epoch. */
   private readonly localEpochs = new Map<string, number>();
+  /**
+   * The last stored values this process decoded or loaded, by full key: a value's next read (the
+   * next page of SFTP To Go's list) gets the same object instead of parsing the entry again —
+   * 270 ms at 50,000 users for each page not yet cached. Keyed by the entry's stored-at time and
+   * length too, so an entry stored anew (by any instance) is decoded anew.
+   */
+  private readonly decodedValues = new Map<string, DecodedValue>();
   private downUntil = 0;
   private readonly retryAfterMs: number;
   private readonly lockMs: number;
@@ -264,6 +278,9 @@ export class ListCache {
   /** Makes every cached list of the backend unreachable. Called before a write's answer is sent. */
   async invalidate(backend: string): Promise<void> {
     this.localEpochs.set(backend, (this.localEpochs.get(backend) ?? 0) + 1);
+    // Their keys carry the old generation: unreachable now, so not kept.
+    const mine = `${this.opts.keyPrefix}list:${this.identity(backend)}:`;
+    for (const key of this.decodedValues.keys()) if (key.startsWith(mine)) this.decodedValues.delete(key);
     if (this.store.driver === 'none') return;
     try {
       await this.store.incr(this.generationKey(backend));
@@ -307,14 +324,14 @@ export class ListCache {
     try {
       if (!refresh && readStored) {
         const hit = await this.storeGet(fullKey);
-        if (hit) return decoded(hit, codec);
+        if (hit) return this.decoded(fullKey, hit, codec);
       }
       // A memory store is this process's alone, and inFlight already makes its one load per key.
       if (this.store.driver === 'memory') return await this.loadAndStore(fullKey, load, codec, storedLater, false);
       locked = await this.guard(() => this.store.setIfAbsent(lockKey, '1', this.lockMs));
       if (!locked && !refresh) {
         const filled = await this.waitForOther(fullKey, lockKey);
-        if (filled) return decoded(filled, codec);
+        if (filled) return this.decoded(fullKey, filled, codec);
       }
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
@@ -337,7 +354,10 @@ export class ListCache {
       throw err;
     }
     const store = () => this.guard(async () => {
-      await this.store.setBytes(fullKey, encoder.encode(`${Date.now()}\n${codec.toText(value)}`), this.opts.ttlSeconds);
+      const storedAtMs = Date.now();
+      const bytes = encoder.encode(`${storedAtMs}\n${codec.toText(value)}`);
+      await this.store.setBytes(fullKey, bytes, this.opts.ttlSeconds);
+      if (codec !== ANSWER_TEXT) this.keepDecoded(fullKey, { storedAtMs, bytes: bytes.length - `${storedAtMs}\n`.length, value });
       if (locked) await this.store.del(lockKey);
     });
     if (storedLater) {
@@ -364,6 +384,25 @@ export class ListCache {
     return undefined;
   }
 
+  /** A stored entry (always bytes) read back as the caller's value: decoded once per stored entry. */
+  private decoded<T>(fullKey: string, hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
+    const bytes = hit.body as Uint8Array<ArrayBuffer>;
+    if (codec === ANSWER_TEXT) return { value: codec.fromBytes(bytes), cache: 'HIT', ageSeconds: hit.ageSeconds };
+    const kept = this.decodedValues.get(fullKey);
+    if (kept && kept.storedAtMs === hit.storedAtMs && kept.bytes === bytes.length) {
+      return { value: kept.value as T, cache: 'HIT', ageSeconds: hit.ageSeconds };
+    }
+    const value = codec.fromBytes(bytes);
+    this.keepDecoded(fullKey, { storedAtMs: hit.storedAtMs ?? 0, bytes: bytes.length, value });
+    return { value, cache: 'HIT', ageSeconds: hit.ageSeconds };
+  }
+
+  private keepDecoded(fullKey: string, entry: DecodedValue): void {
+    this.decodedValues.delete(fullKey); // re-inserted last: the oldest goes first
+    this.decodedValues.set(fullKey, entry);
+    while (this.decodedValues.size > DECODED_VALUES_MAX) this.decodedValues.delete(this.decodedValues.keys().next().value!);
+  }
+
   private async storeGet(fullKey: string): Promise<CachedRead | undefined> {
     const entry = await this.guard(() => this.store.getBytes(fullKey));
     if (entry === undefined) return undefined;
@@ -375,6 +414,7 @@ export class ListCache {
       body: entry.subarray(i + 1),
       cache: 'HIT',
       ageSeconds: Math.max(0, Math.floor((Date.now() - storedAt) / 1000)),
+      storedAtMs: storedAt,
     };
   }
 
