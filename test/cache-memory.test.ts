@@ -155,8 +155,11 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
   const silent = createLogger({ level: 'silent' });
   const nextMacrotask = () => new Promise((resolve) => setImmediate(resolve));
 
+  /** A store shared by instances, as Redis is (the memory store's own behaviour is tested apart). */
+  const sharedStore = (): CacheStore => ({ ...createMemoryStore(10), driver: 'redis' });
+
   function setUp(opts: { afterAnswer?: boolean; store?: CacheStore } = {}) {
-    const store = opts.store ?? createMemoryStore(10);
+    const store = opts.store ?? sharedStore();
     const counts = { loads: 0, texts: 0, stored: 0, decoded: 0 };
     const counted: CacheStore = { ...store, setBytes: (key, bytes, ttl) => (counts.stored++, store.setBytes(key, bytes, ttl)) };
     const outcomes: string[] = [];
@@ -185,8 +188,19 @@ describe('ListCache.readValue (a value cut into answers: stored after them)', ()
     expect(outcomes).toEqual(['b MISS', 'b HIT']);
   });
 
+  it('a memory store keeps the value itself: no text of it is made, and a read gets the same object', async () => {
+    const { cache, codec, load, counts } = setUp({ store: createMemoryStore(10), afterAnswer: false });
+    const loaded = await cache.readValue('b', 'all', load, codec);
+    expect(await cache.readValue('b', 'all', load, codec)).toBe(loaded);
+    expect(counts).toEqual({ loads: 1, texts: 0, stored: 1, decoded: 0 });
+    // Kept for 8 values at most: one pushed out is loaded again, never read from an empty marker.
+    for (let i = 0; i < 8; i++) await cache.readValue('b', `other-${i}`, load, codec);
+    expect(await cache.readValue('b', 'all', load, codec)).toEqual({ users: ['ann', 'zoë'] });
+    expect(counts.loads).toBe(10);
+  });
+
   it('decodes an entry stored by another instance once, and again only once it is stored anew', async () => {
-    const shared = createMemoryStore(10);
+    const shared = sharedStore();
     const writer = setUp({ store: shared, afterAnswer: false });
     const reader = setUp({ store: shared });
     await writer.cache.readValue('b', 'all', writer.load, writer.codec);

@@ -324,14 +324,16 @@ export class ListCache {
     try {
       if (!refresh && readStored) {
         const hit = await this.storeGet(fullKey);
-        if (hit) return this.decoded(fullKey, hit, codec);
+        const read = hit && this.decoded(fullKey, hit, codec);
+        if (read) return read;
       }
       // A memory store is this process's alone, and inFlight already makes its one load per key.
       if (this.store.driver === 'memory') return await this.loadAndStore(fullKey, load, codec, storedLater, false);
       locked = await this.guard(() => this.store.setIfAbsent(lockKey, '1', this.lockMs));
       if (!locked && !refresh) {
         const filled = await this.waitForOther(fullKey, lockKey);
-        if (filled) return this.decoded(fullKey, filled, codec);
+        const read = filled && this.decoded(fullKey, filled, codec);
+        if (read) return read;
       }
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
@@ -355,9 +357,13 @@ export class ListCache {
     }
     const store = () => this.guard(async () => {
       const storedAtMs = Date.now();
-      const bytes = encoder.encode(`${storedAtMs}\n${codec.toText(value)}`);
+      const isValue = codec !== ANSWER_TEXT;
+      // A memory store is this process's alone: the value itself is kept (below), and the entry
+      // only marks it stored — no text of the whole list (30 MB at 50,000 users) made or held.
+      const text = isValue && this.store.driver === 'memory' ? '' : codec.toText(value);
+      const bytes = encoder.encode(`${storedAtMs}\n${text}`);
       await this.store.setBytes(fullKey, bytes, this.opts.ttlSeconds);
-      if (codec !== ANSWER_TEXT) this.keepDecoded(fullKey, { storedAtMs, bytes: bytes.length - `${storedAtMs}\n`.length, value });
+      if (isValue) this.keepDecoded(fullKey, { storedAtMs, bytes: bytes.length - `${storedAtMs}\n`.length, value });
       if (locked) await this.store.del(lockKey);
     });
     if (storedLater) {
@@ -384,14 +390,18 @@ export class ListCache {
     return undefined;
   }
 
-  /** A stored entry (always bytes) read back as the caller's value: decoded once per stored entry. */
-  private decoded<T>(fullKey: string, hit: CachedRead, codec: ValueCodec<T>): Outcome<T> {
+  /**
+   * A stored entry (always bytes) read back as the caller's value: decoded once per stored entry.
+   * Undefined for a memory store's marker whose value this process no longer keeps: loaded again.
+   */
+  private decoded<T>(fullKey: string, hit: CachedRead, codec: ValueCodec<T>): Outcome<T> | undefined {
     const bytes = hit.body as Uint8Array<ArrayBuffer>;
     if (codec === ANSWER_TEXT) return { value: codec.fromBytes(bytes), cache: 'HIT', ageSeconds: hit.ageSeconds };
     const kept = this.decodedValues.get(fullKey);
     if (kept && kept.storedAtMs === hit.storedAtMs && kept.bytes === bytes.length) {
       return { value: kept.value as T, cache: 'HIT', ageSeconds: hit.ageSeconds };
     }
+    if (this.store.driver === 'memory') return undefined;
     const value = codec.fromBytes(bytes);
     this.keepDecoded(fullKey, { storedAtMs: hit.storedAtMs ?? 0, bytes: bytes.length, value });
     return { value, cache: 'HIT', ageSeconds: hit.ageSeconds };
