@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterUser } from '../src/domain/model.js';
-import { pageOfAll } from '../src/domain/paging.js';
+import { pageOfAll, sortByUsername } from '../src/domain/paging.js';
 
 const user = (username: string, status: 'active' | 'disabled' = 'active') =>
   ({ username, status, raw: () => ({}) }) as unknown as AdapterUser;
@@ -30,5 +30,19 @@ describe('pageOfAll', () => {
     expect(pageOfAll(all, { limit: 5, offset: 0, order: 'asc' }).nextOffset).toBeNull();
     expect(pageOfAll(all, { limit: 4, offset: 0, order: 'asc' }).nextOffset).toBe(4);
     expect(pageOfAll(all, { limit: 4, offset: 9, order: 'asc' })).toEqual({ data: [], nextOffset: null });
+  });
+
+  it('cuts the same pages from a list sorted once (sorted: true), in both orders, at every offset and limit', () => {
+    const sorted = sortByUsername([...all]);
+    for (const order of ['asc', 'desc'] as const) {
+      for (let limit = 1; limit <= 6; limit++) {
+        for (let offset = 0; offset <= 7; offset++) {
+          const q = { limit, offset, order };
+          expect(pageOfAll(sorted, q, true), JSON.stringify(q)).toEqual(pageOfAll(all, q));
+        }
+      }
+    }
+    // Filters still filter.
+    expect(names(pageOfAll(sorted, { limit: 10, offset: 0, order: 'desc', status: 'disabled' }, true).data)).toEqual(['erin', 'Bob']);
   });
 });

@@ -2,7 +2,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CachedRead, ValueCodec } from '../../cache/list-cache.js';
-import { pageOfAll } from '../../domain/paging.js';
+import { pageOfAll, sortByUsername } from '../../domain/paging.js';
 import type { BackendEntry, GatewayEnv } from '../request-vars.js';
 import { invalidRequest } from '../../domain/errors.js';
 import {
@@ -95,12 +95,13 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       read = { body: serialize({ ...page, data: page.data.map((u) => present(u, true)) }), cache: 'BYPASS' };
     } else if (listAllUsers) {
       // Every user comes in one upstream answer: cache that once, page and filter it here.
-      const loadUsers = async () => (await listAllUsers.call(adapter, ctx)).map((u) => present(u, false));
+      // Sorted once per load: every page is then cut from it (pageOfAll's `sorted`).
+      const loadUsers = async () => sortByUsername((await listAllUsers.call(adapter, ctx)).map((u) => present(u, false)));
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         // Overlapping loads share one upstream call and its users, with a store or without one
         // (then no JSON of the whole list is made: only the page is serialized).
         const all = await deps.cache.readValue(backend.name, 'users:all', loadUsers, USER_LIST, refresh);
-        return serialize(pageOfAll(all, q));
+        return serialize(pageOfAll(all, q, true));
       }, refresh, miss);
     } else {
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
