@@ -40,6 +40,12 @@ export function present(user: AdapterUser, includeRaw: boolean): Presented {
   return includeRaw ? { ...user, raw: user.raw() } : user;
 }
 
+/** A user as a kept list holds it: plain data, nothing of the upstream object behind it. */
+function withoutRaw(user: AdapterUser): Presented {
+  const { raw: _upstream, ...plain } = user;
+  return plain;
+}
+
 export type ListQuery = z.infer<typeof ListQuery>;
 
 /**
@@ -95,8 +101,9 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       read = { body: serialize({ ...page, data: page.data.map((u) => present(u, true)) }), cache: 'BYPASS' };
     } else if (listAllUsers) {
       // Every user comes in one upstream answer: cache that once, page and filter it here.
-      // Sorted once per load: every page is then cut from it (pageOfAll's `sorted`).
-      const loadUsers = async () => sortByUsername((await listAllUsers.call(adapter, ctx)).map((u) => present(u, false)));
+      // Sorted once per load: every page is then cut from it (pageOfAll's `sorted`). Kept for
+      // the cache's lifetime, so without `raw`: its closure would hold every upstream object.
+      const loadUsers = async () => sortByUsername((await listAllUsers.call(adapter, ctx)).map(withoutRaw));
       read = await deps.cache.read(backend.name, pageKey(key, offset, query.limit), async () => {
         // Overlapping loads share one upstream call and its users, with a store or without one
         // (then no JSON of the whole list is made: only the page is serialized).
