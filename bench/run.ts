@@ -472,8 +472,8 @@ function ratios(summaries: ScenarioSummary[]): Ratio[] {
       push('miss / upstream (req/s)', s, perRound(s, up, (a, b) => a.rate / b.rate), 'x');
       push('p99 added over the upstream (ms)', s, perRound(s, up, (a, b) => a.p99 - b.p99), 'ms');
       push('p50 added over the upstream (ms)', s, perRound(s, up, (a, b) => a.p50 - b.p50), 'ms');
-      push('miss p99 / p50', s, s.rounds.map((r) => r.p99 / r.p50), 'x');
     }
+    if (s.kind === 'miss') push('miss p99 / p50', s, s.rounds.map((r) => r.p99 / r.p50), 'x');
     const through = find(`passthrough-${s.provider}`);
     if (s.kind === 'miss' && s.users === SMALL && through) {
       push('miss / passthrough (CPU µs per request)', s, perRound(s, through, (a, b) => a.cpuUsPerReq / b.cpuUsPerReq), 'x');
