@@ -15,8 +15,8 @@
  * - ten uncached loads (`Cache-Control: no-cache`, the caller's refresh), each followed by a
  *   /healthz round trip (so that its deferred cache write is not timed in the next load) and by
  *   the list straight from the emulator again, which the gateway's warm share is taken against;
- * - a few pages further on through nextCursor (each a page miss of a cached list: the whole list
- *   is read back from the cache to cut it), then that page as a hit at one connection (autocannon
+ * - a few pages further on through nextCursor (each a page miss of a cached list: the page is cut
+ *   from the whole list the cache keeps), then that page as a hit at one connection (autocannon
  *   via bench/load.ts, after a warm-up); then the gateway's RSS and its peak (VmHWM).
  *
  * SFTPGo (API v1 pages by offset, 500 at most, and cannot filter by status), no cache: every
@@ -514,7 +514,7 @@ function markdown(r: Report): string {
         `${REPEATS} \`Cache-Control: no-cache\` loads less the median of the upstream alone timed after each of them. The page is the one at offset ${r.sftptogo[0]?.pageOffset ?? 0}, a cache hit, ` +
         `at one connection for ${r.settings.durationS} s after ${r.settings.warmupS} s of warm-up. /healthz counts are in brackets. ` +
         'The event-loop delay is prom-client\'s (`nodejs_eventloop_lag_max_seconds`), sampled every 10 ms: an idle loop reads about 10. ' +
-        'A new page of the cached list is each hop through nextCursor: the page is not stored, so the whole list is read back from the cache to cut it.',
+        'A new page of the cached list is each hop through nextCursor: the page is not stored yet, so it is cut from the whole list the cache keeps.',
     );
   }
   if (r.sftpgo.length) {
