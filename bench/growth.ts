@@ -34,19 +34,12 @@ import { Agent, get as httpGet } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
-  ROOT, buildBench, cpuMs, firstJsonLine, freePort, loadAverage, median, memoryMiB, spawnEntry, stop, stopAll, type Child,
+  ROOT, buildBench, cpuMs, envNumber, firstJsonLine, freePort, loadAverage, median, memoryMiB, spawnEntry, stop, stopAll, type Child,
 } from './procs.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY, type LoadResult, type LoadSpec } from './shared.js';
 
 // ---- settings ------------------------------------------------------------------------------
 
-function envNumber(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}="${text}" is not a non-negative number`);
-  return n;
-}
 
 /** A comma-separated list of sizes; set but empty skips the provider. */
 function envSizes(name: string, fallback: number[]): number[] {

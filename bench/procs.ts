@@ -21,6 +21,15 @@ export const CLK_TCK = (() => {
   }
 })();
 
+/** A non-negative number from the environment, or `fallback` when unset or empty. */
+export function envNumber(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}="${text}" is not a non-negative number`);
+  return n;
+}
+
 /** CPU time (user + system) the process has used so far, in ms. */
 export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -34,20 +34,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { topSelfTime } from './cpuprofile.js';
 import {
-  ROOT, cpuMs, firstJsonLine, freePort, loadAverage, machineCpuMs, median, memoryMiB, buildBench, spawnEntry, stop, stopAll,
+  ROOT, cpuMs, envNumber, firstJsonLine, freePort, loadAverage, machineCpuMs, median, memoryMiB, buildBench, spawnEntry, stop, stopAll,
   type Child,
 } from './procs.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY, type LoadResult, type LoadSpec } from './shared.js';
 
 // ---- settings ------------------------------------------------------------------------------
 
-function envNumber(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}="${text}" is not a non-negative number`);
-  return n;
-}
 
 const SETTINGS = {
   connections: envNumber('BENCH_CONNECTIONS', 10),
