@@ -3,7 +3,7 @@
  * update, delete, and the password rotation. The root credential is protected here.
  */
 import {
-  conflict, pageOfAll, parseSshKeyList, upstreamError, type AdapterUser, type CallContext, type CreatedUserResult,
+  conflict, mapYielding, pageOfAll, parseSshKeyList, upstreamError, type AdapterUser, type CallContext, type CreatedUserResult,
   type ListUsersQuery, type PasswordRotation, type UserCreate, type UserPage, type UserPatch,
 } from '../../src/provider-kit/index.js';
 import {
@@ -15,9 +15,10 @@ import { UpstreamCredential, parseUpstreamCredentialList, parseUpstream, type Up
 
 // ---- users ------------------------------------------------------------------------------
 
+/** The whole list, mapped a few thousand users at a time so that other requests are answered meanwhile. */
 export async function listAllUsers(b: SftpToGoBackend, ctx: CallContext): Promise<AdapterUser[]> {
   const res = await send(b, { method: 'GET', path: '/users' }, ctx);
-  return parseUpstreamCredentialList(res.body, res.status).map((c) => toUser(c, b.mapping));
+  return mapYielding(parseUpstreamCredentialList(res.body, res.status), (c) => toUser(c, b.mapping));
 }
 
 /** SFTP To Go's list is unpaged: the gateway pages the whole list itself. */

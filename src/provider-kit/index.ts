@@ -34,5 +34,6 @@ export { isoFromMs } from '../domain/iso-time.js';
 export { cleanPath } from '../domain/paths.js';
 export { isJsonObject } from '../domain/json.js';
 export { pageOfAll } from '../domain/paging.js';
+export { mapYielding } from '../domain/yielding.js';
 export { generatePassword } from '../domain/secrets.js';
 export { wellFormed } from '../domain/unicode.js';
