@@ -715,6 +715,14 @@ function goals(summaries: ScenarioSummary[], rs: Ratio[], extras: Extras, gatewa
   };
   bound('hit-memory / ceiling (req/s)', 0.8, true, 'cached page: hit-memory ≥ 0.80 × ceiling (req/s)');
   bound('hit-redis / ceiling (req/s)', 0.6, true, 'cached page: hit-redis ≥ 0.60 × ceiling (req/s)');
+  // The limit of both: the envelope does only what every request must (no cache, one route).
+  const envelopes = rs.filter((r) => r.name === 'envelope / ceiling (req/s)');
+  if (envelopes.length) {
+    for (const g of out.filter((x) => x.goal.startsWith('cached page'))) {
+      g.measured += `; the limit, the envelope alone (the checks every request must make, no cache): ${
+        envelopes.map((r) => `${r.provider} ${fmt(r.value, 3)}`).join('; ')} × ceiling`;
+    }
+  }
   bound('miss / passthrough (CPU µs per request)', 1.2, false, 'uncached page: gateway CPU per request ≤ 1.2 × pass-through');
   const misses = summaries.filter((s) => s.kind === 'miss');
   const p99 = rs.filter((r) => r.name === 'miss p99 / p50');
