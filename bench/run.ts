@@ -68,9 +68,11 @@ const PAGE = 100;
 
 type Provider = 'sftpgo' | 'sftptogo';
 type Driver = 'none' | 'memory' | 'redis';
-type Kind = 'floor' | 'ceiling' | 'envelope' | 'passthrough' | 'upstream' | 'miss' | 'hit-memory' | 'hit-redis' | 'get' | 'write';
+type Kind = 'floor' | 'ceiling' | 'envelope' | 'step' | 'passthrough' | 'upstream' | 'miss' | 'hit-memory' | 'hit-redis' | 'get' | 'write';
 
 const PROVIDERS: Provider[] = ['sftpgo', 'sftptogo'];
+/** The envelope's steps measured alone (`none`: the request id and the pipeline around the route). */
+const ENVELOPE_STEPS = ['none', 'auth', 'query', 'log', 'metrics'];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -168,7 +170,9 @@ async function startGateway(up: Upstream, driver: Driver, extraNodeArgs: string[
  * (the page made from the emulator's answer, with nothing else).
  */
 interface Bare {
-  kind: 'ceiling' | 'envelope' | 'passthrough';
+  kind: 'ceiling' | 'envelope' | 'step' | 'passthrough';
+  /** A `step` server: the envelope with only this step (`none`: the request id and pipeline alone). */
+  step?: string;
   provider: Provider;
   child: Child;
   url: string;
@@ -193,6 +197,12 @@ async function startBareServers(gws: Gateway[], ups: Upstream[]): Promise<Bare[]
     out.push({ kind: 'ceiling', provider, ...(await startServer(`ceiling-${provider}`, ['ceiling', file])) });
     const log = join(OUT_DIR, 'logs', `envelope-${provider}.log`);
     out.push({ kind: 'envelope', provider, logFile: log, ...(await startServer(`envelope-${provider}`, ['envelope', file, log])) });
+    // The envelope one step at a time, to price each (a cached page's limit is their sum).
+    for (const step of ENVELOPE_STEPS) {
+      const stepLog = join(OUT_DIR, 'logs', `step-${step}-${provider}.log`);
+      const only = step === 'none' ? '' : step;
+      out.push({ kind: 'step', step, provider, ...(await startServer(`step-${step}-${provider}`, ['envelope', file, stepLog, only])) });
+    }
     const cursor = (JSON.parse(text) as { nextCursor: string | null }).nextCursor ?? '';
     out.push({
       kind: 'passthrough', provider, upstream: up.child, expected: text,
@@ -269,6 +279,15 @@ function buildScenarios(
   });
   for (const b of bare) {
     const url = `${b.url}/v1/users?limit=${PAGE}`;
+    if (b.kind === 'step') {
+      out.push({
+        id: `step-${b.step}-${b.provider}`, kind: 'step', provider: b.provider, users: SMALL, server: b.child,
+        target: b.step === 'none' ? 'the ceiling + request id and pipeline' : `the ceiling + request id and pipeline + ${b.step}`,
+        spec: { ...base, url, headers: gwHeaders },
+        check: () => expectList(url, gwHeaders, 'HIT', PAGE),
+      });
+      continue;
+    }
     if (b.kind === 'passthrough') {
       out.push({
         id: `passthrough-${b.provider}`, kind: 'passthrough', provider: b.provider, users: SMALL, server: b.child, upstream: b.upstream,
@@ -722,6 +741,22 @@ function goals(summaries: ScenarioSummary[], rs: Ratio[], extras: Extras, gatewa
       g.measured += `; the limit, the envelope alone (the checks every request must make, no cache): ${
         envelopes.map((r) => `${r.provider} ${fmt(r.value, 3)}`).join('; ')} × ceiling`;
     }
+  }
+  // What each step of the envelope costs: its server's CPU per request less the bare pipeline's.
+  const cpu = (id: string) => summaries.find((x) => x.id === id)?.median.cpuUsPerReq;
+  for (const provider of PROVIDERS) {
+    const base = cpu(`step-none-${provider}`);
+    const ceiling = cpu(`ceiling-${provider}`);
+    if (base === undefined || ceiling === undefined) continue;
+    const parts = ENVELOPE_STEPS.filter((s) => s !== 'none')
+      .map((s) => [s, cpu(`step-${s}-${provider}`)] as const)
+      .filter((p): p is readonly [string, number] => p[1] !== undefined)
+      .map(([s, us]) => `${s} ${fmt(us - base, 0)}`);
+    out.push({
+      goal: `the limit of a cached page, ${provider}: CPU µs a request of each envelope step (informational)`,
+      measured: `ceiling ${fmt(ceiling, 0)}; request id and pipeline +${fmt(base - ceiling, 0)}; then ${parts.join(', ')}; the whole envelope ${fmt(cpu(`envelope-${provider}`), 0)}`,
+      met: true,
+    });
   }
   bound('miss / passthrough (CPU µs per request)', 1.2, false, 'uncached page: gateway CPU per request ≤ 1.2 × pass-through');
   const misses = summaries.filter((s) => s.kind === 'miss');

@@ -9,11 +9,14 @@
  *   ceiling  FILE    a bare Hono route on @hono/node-server answering FILE's text as JSON: the
  *                    gateway's own 100-user answer, pre-serialized, with nothing else to do — the
  *                    best a cache hit of that answer could do on this stack and machine
- *   envelope FILE LOG the ceiling plus what every gateway request must do, with the gateway's own
+ *   envelope FILE LOG [STEPS]
+ *                    the ceiling plus what every gateway request must do, with the gateway's own
  *                    functions: the request id, the API key and its read scope, the query parsed,
  *                    the request log line (to LOG, buffered as the gateway's) and the request and
  *                    cache metrics. No cache, no routing beyond one route: the least a cache hit
- *                    with auth, validation and logging on can cost here
+ *                    with auth, validation and logging on can cost here. STEPS (a comma list of
+ *                    auth, query, log, metrics; all by default) keeps only those, to price each:
+ *                    the request id and the pipeline around the route are always there
  *
  *   passthrough PROVIDER UPSTREAM [CURSOR]
  *                    the least an uncached list costs here (bench/passthrough.ts): undici, parse,
@@ -31,6 +34,7 @@ import { Hono } from 'hono';
 import { createAuthenticator } from '../src/security/auth.js';
 import { bufferedDestination, createNodeLoggers } from '../src/node/logger.js';
 import { createNodeMetrics } from '../src/node/metrics.js';
+import { noopMetrics } from '../src/observability/metrics.js';
 import { requestPipeline } from '../src/http/pipeline.js';
 import type { GatewayEnv } from '../src/http/request-vars.js';
 import { parsePlainListQuery, storedPageResponse } from '../src/http/routes/users-stored-page.js';
@@ -70,7 +74,8 @@ async function main(): Promise<void> {
   } else if (role === 'passthrough') {
     url = await servePassthrough(usersText!, process.argv[4]!, process.argv[5] || null);
   } else if (role === 'envelope') {
-    url = await serveEnvelope(new Uint8Array(readFileSync(usersText!)), process.argv[4]!);
+    const steps = process.argv[5] === undefined ? ENVELOPE_STEPS : process.argv[5].split(',').filter(Boolean);
+    url = await serveEnvelope(new Uint8Array(readFileSync(usersText!)), process.argv[4]!, new Set(steps));
   } else {
     throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE | envelope FILE LOG | passthrough PROVIDER UPSTREAM [CURSOR]`);
   }
@@ -83,22 +88,29 @@ async function main(): Promise<void> {
  * src/http/routes/users-stored-page.ts), less the cache and the route's backend. A refused key or
  * query gets a bare 401 / 400: the bench only sends good ones, and its check asks for the 401.
  */
-async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string): Promise<string> {
+/** The envelope's steps beyond the request id and the pipeline around the route. */
+const ENVELOPE_STEPS = ['auth', 'query', 'log', 'metrics'];
+
+async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string, steps: Set<string>): Promise<string> {
   const authenticate = createAuthenticator(
     [{ name: 'bench', key: BENCH_GATEWAY_KEY, scopes: ['read', 'write'] }],
     (text) => createHash('sha256').update(text, 'utf8').digest(),
   );
-  const { logger, requestLogger } = createNodeLoggers({ level: 'info', destination: bufferedDestination(logFile) });
-  const metrics = createNodeMetrics({ processMetrics: true });
+  const { logger, requestLogger } = createNodeLoggers({
+    level: steps.has('log') ? 'info' : 'silent', destination: bufferedDestination(logFile),
+  });
+  const metrics = steps.has('metrics') ? createNodeMetrics({ processMetrics: true }) : noopMetrics;
   const app = new Hono<GatewayEnv>();
   app.use('*', requestPipeline(logger, { requestLogger, metrics }));
   app.get('/v1/users', async (c) => {
-    const principal = await authenticate(c.req.header('authorization')).catch(() => undefined);
-    if (!principal?.scopes.has('read')) return c.body(null, 401);
-    c.set('principal', principal);
+    if (steps.has('auth')) {
+      const principal = await authenticate(c.req.header('authorization')).catch(() => undefined);
+      if (!principal?.scopes.has('read')) return c.body(null, 401);
+      c.set('principal', principal);
+    }
     const url = c.req.url;
     const mark = url.indexOf('?');
-    if (!parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1))) return c.body(null, 400);
+    if (steps.has('query') && !parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1))) return c.body(null, 400);
     metrics.observeCache('bench', 'HIT');
     return storedPageResponse(c.get('requestId'), { body, cache: 'HIT', ageSeconds: 0 });
   });
