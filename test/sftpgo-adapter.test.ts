@@ -12,7 +12,7 @@ import { createLogger } from '../src/observability/logger.js';
 import type { AdapterUser, NetworkRuleInput, Permission } from '../src/domain/model.js';
 import { parseSshPublicKey, sshKeyIdOf } from '../src/domain/ssh-key.js';
 import { createSftpgoAdapter } from '../adapters/sftpgo/index.js';
-import { SFTPGO_FIELDS } from '../adapters/sftpgo/v1-adapter.js';
+import { SFTPGO_FIELDS } from '../adapters/sftpgo/fields.js';
 import { capabilitiesOf } from '../src/provider-kit/index.js';
 import { createSftpgoEmulator, serveSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { keyOf, sshKeys } from './fixtures/ssh-keys.js';

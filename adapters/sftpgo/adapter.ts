@@ -10,16 +10,10 @@
 import {
   GatewayError, type AdapterDeps, type CallContext, type ProviderAdapter,
 } from '../../src/provider-kit/index.js';
-import { OtherApiVersion, type ApiVersion } from './api-version.js';
+import { OtherApiVersion, type ApiVersion, type VersionedAdapter } from './api-version.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { createSftpgoV1Adapter } from './v1-adapter.js';
 import { createSftpgoV2Adapter } from './v2-adapter.js';
-
-/** An adapter of one API version, which can tell whether the server speaks it. */
-export interface VersionedAdapter extends ProviderAdapter {
-  /** Finds the server (one call the first time); throws OtherApiVersion when it speaks the other API. */
-  identify(ctx: CallContext): Promise<void>;
-}
 
 /**
  * Builds the adapter for one SFTPGo backend.

@@ -3,9 +3,17 @@
  * serves only API v2). Each answers its own `/version` path and a router 404
  * (`{"message":"Not Found"}`) on the other's (reference/sftpgo-2.7.5-recorded/v1-version-path-on-v2.txt).
  */
-import { GatewayError, isJsonObject, upstreamError, type CallContext, type UpstreamClient } from '../../src/provider-kit/index.js';
+import {
+  GatewayError, isJsonObject, upstreamError, type CallContext, type ProviderAdapter, type UpstreamClient,
+} from '../../src/provider-kit/index.js';
 
 export type ApiVersion = 'v1' | 'v2';
+
+/** An adapter of one API version, which can tell whether the server speaks it. */
+export interface VersionedAdapter extends ProviderAdapter {
+  /** Finds the server (one call the first time); throws OtherApiVersion when it speaks the other API. */
+  identify(ctx: CallContext): Promise<void>;
+}
 
 const SPOKEN: Record<ApiVersion, string> = {
   v1: 'REST API v1 (SFTPGo 0.9.x or 1.x)',

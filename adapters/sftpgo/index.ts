@@ -4,8 +4,7 @@ import { createSftpgoAdapter } from './adapter.js';
 import { SftpgoBackendConfig } from './config.js';
 
 export { createSftpgoAdapter } from './adapter.js';
-export { SFTPGO_FIELDS } from './v1-adapter.js';
-export { SFTPGO_V2_FIELDS } from './v2-adapter.js';
+export { SFTPGO_FIELDS, SFTPGO_V2_FIELDS } from './fields.js';
 export { SftpgoBackendConfig } from './config.js';
 
 export const sftpgoProvider: ProviderDefinition<SftpgoBackendConfig> = {

@@ -12,10 +12,11 @@
  */
 import {
   isOperationCapability,
-  type AdapterDeps, type FieldCapabilities, type Operations, type Permission,
+  type AdapterDeps, type Operations, type Permission,
 } from '../../src/provider-kit/index.js';
-import type { VersionedAdapter } from './adapter.js';
+import type { VersionedAdapter } from './api-version.js';
 import { createSftpgoBackend } from './backend.js';
+import { SFTPGO_FIELDS } from './fields.js';
 import { operationsOver } from './operations.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { closeConnection, listConnections, listQuotaScans, startQuotaScan } from './connections-and-scans.js';
@@ -25,25 +26,6 @@ import {
   addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules, rotatePassword, setPassword,
 } from './user-access.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from './users.js';
-
-/**
- * The fields of the sftpgo columns of CONTRACT §2 in each shape of API v1: 0.9.x (the seed's
- * shape) has no directory permissions. Its operations are `operations` below (network rules on 1.x only).
- */
-const FIELDS_1X: FieldCapabilities = Object.freeze({
-  displayName: false,
-  independentChroot: false,
-  rename: false,
-  expiration: true,
-  limits: true,
-  usage: true,
-  customPermissions: true,
-  directoryPermissions: true,
-});
-export const SFTPGO_FIELDS: Readonly<Record<V1Shape, FieldCapabilities>> = Object.freeze({
-  list: Object.freeze({ ...FIELDS_1X, directoryPermissions: false }),
-  map: FIELDS_1X,
-});
 
 /**
  * Builds the adapter for one SFTPGo backend. Config is checked and the client built here, once.

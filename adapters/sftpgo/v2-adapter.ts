@@ -5,11 +5,11 @@
  * write under a per-user mutex: ./v2-users.ts), all sixteen permission names, `description` as
  * the display name. This file builds the adapter over one backend's state (./v2-backend.ts).
  */
-import { PERMISSIONS, type AdapterDeps, type FieldCapabilities } from '../../src/provider-kit/index.js';
-import type { VersionedAdapter } from './adapter.js';
+import { PERMISSIONS, type AdapterDeps } from '../../src/provider-kit/index.js';
+import type { VersionedAdapter } from './api-version.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { operationsOver } from './operations.js';
-import { SFTPGO_FIELDS } from './v1-adapter.js';
+import { SFTPGO_V2_FIELDS } from './fields.js';
 import { createSftpgoV2Backend, ensureServerV2 } from './v2-backend.js';
 import { closeConnectionV2, listConnectionsV2, listQuotaScansV2, startQuotaScanV2 } from './v2-connections-and-scans.js';
 import { healthV2, serverV2 } from './v2-health.js';
@@ -17,9 +17,6 @@ import {
   addSshKeyV2, deleteSshKeyV2, listNetworkRulesV2, listSshKeysV2, replaceNetworkRulesV2, rotatePasswordV2, setPasswordV2,
 } from './v2-user-access.js';
 import { createUserV2, deleteUserV2, getUserV2, listUsersV2, updateUserV2 } from './v2-users.js';
-
-/** The sftpgo 2.x column of CONTRACT §2: 1.x's fields and the display name (`description`). */
-export const SFTPGO_V2_FIELDS: FieldCapabilities = Object.freeze({ ...SFTPGO_FIELDS.map, displayName: true });
 
 export function createSftpgoV2Adapter(config: SftpgoBackendConfig, deps: AdapterDeps): VersionedAdapter {
   const b = createSftpgoV2Backend(config, deps);
