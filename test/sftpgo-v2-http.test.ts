@@ -112,6 +112,16 @@ describe('finding the API', () => {
     expect((await gw.json('GET', '/v1/users/migrated00001')).body).toMatchObject({ id: 'migrated00001', username: 'migrated00001' });
     expect((await gw.json('GET', '/v1/backends')).body.data[0]).toMatchObject({ apiVersion: 'v2', serverVersion: '2.7.5' });
   });
+
+  it('auto: a health check after an in-place upgrade finds API v2 and is ok', async () => {
+    const upstream = { fetch: createSftpgoEmulator().fetch as (r: Request) => Promise<Response> | Response };
+    const gw = gatewayFor({ ...ADMIN }, upstream);
+    expect((await gw.json('GET', '/v1/backends/onprem')).body).toMatchObject({ apiVersion: 'v1', health: { ok: true } });
+    upstream.fetch = emu.fetch;
+    const after = (await gw.json('GET', '/v1/backends/onprem')).body;
+    expect(after).toMatchObject({ apiVersion: 'v2', serverVersion: '2.7.5', health: { ok: true } });
+    expect(after.permissions).toHaveLength(16);
+  });
 });
 
 describe('credentials', () => {

@@ -100,8 +100,11 @@ function createVersionFindingAdapter(config: SftpgoBackendConfig, deps: AdapterD
     updateUser: (id, patch, ctx) => run(ctx, (a) => a.updateUser(id, patch, ctx)),
     deleteUser: (id, ctx) => run(ctx, (a) => a.deleteUser(id, ctx)),
     async health(ctx) {
-      chosen = null; // found again: the server may have been replaced
       try {
+        const result = await (await current(ctx)).health(ctx);
+        // A check that no longer finds its API there leaves the adapter without a server: the
+        // server was replaced (upgraded in place), so it is found again and checked once more.
+        if (result.ok || chosen?.server?.().apiVersion !== null) return result;
         return await (await current(ctx)).health(ctx);
       } catch (err) {
         return { ok: false, detail: err instanceof GatewayError ? err.detail : 'health check failed' };
