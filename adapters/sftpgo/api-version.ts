@@ -37,19 +37,28 @@ export class OtherApiVersion extends GatewayError {
 }
 
 /** Neither API is there: the URL is not an SFTPGo server root. */
-export const noApiAt = (baseUrl: string): GatewayError =>
+const noApiAt = (baseUrl: string): GatewayError =>
   upstreamError(`no SFTPGo REST API at ${baseUrl} (404 on /api/v1/version and /api/v2/version): is the backend's baseUrl the server root?`);
 
+/** Whether the server knows `version`'s `/version` path (any answer but a 404: 2.x answers 401 without a token). */
+async function answersAt(client: UpstreamClient, version: ApiVersion, ctx: CallContext): Promise<boolean> {
+  const res = await client.request({ method: 'GET', path: `/api/${version}/version` }, ctx).catch(() => null);
+  return res !== null && res.status !== 404;
+}
+
 /**
- * The API whose `/version` path the server knows (any answer but a 404: 2.x answers 401 without
- * a token), asking `first` first; null when it knows neither. Unreachable servers throw.
+ * Why a backend speaking `expected` met a router's 404 where its API should be: the server speaks
+ * the other API, or none (not an SFTPGo server root). Undefined when `expected` is there after
+ * all (the path was what is missing); `expectedSeen404`: its `/version` was just a 404, so it is
+ * not asked again. An unreachable server reads as not answering.
  */
-export async function apiSpokenAt(client: UpstreamClient, first: ApiVersion, ctx: CallContext): Promise<ApiVersion | null> {
-  for (const version of first === 'v1' ? (['v1', 'v2'] as const) : (['v2', 'v1'] as const)) {
-    const res = await client.request({ method: 'GET', path: `/api/${version}/version` }, ctx);
-    if (res.status !== 404) return version;
-  }
-  return null;
+export async function whyApiMissing(
+  client: UpstreamClient, expected: ApiVersion, baseUrl: string, ctx: CallContext, expectedSeen404 = false,
+): Promise<GatewayError | undefined> {
+  const other: ApiVersion = expected === 'v1' ? 'v2' : 'v1';
+  if (await answersAt(client, other, ctx)) return new OtherApiVersion(other, baseUrl);
+  if (!expectedSeen404 && (await answersAt(client, expected, ctx))) return undefined;
+  return noApiAt(baseUrl);
 }
 
 /** SFTPGo's own "not found" of a user carries an `error` text; a router's 404 does not. */

@@ -10,6 +10,7 @@ import {
   type UpstreamResponse,
 } from '../../src/provider-kit/index.js';
 import { isRouterNotFound } from './api-version.js';
+import { backendContext, basicAuth, sftpgoClient } from './client.js';
 import { SftpgoBackendConfig } from './config.js';
 import type { BackendContext, V1Shape } from './mapping.js';
 import { INT32_MAX, UpstreamUser, parseUpstream, parseUpstreamUserList, type UpstreamUserBody } from './schema.js';
@@ -53,32 +54,15 @@ export interface SftpgoBackend {
   readonly context: BackendContext;
 }
 
-function basicAuth(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
-}
-
 /** Config is checked and the client built here, once per backend. */
 export function createSftpgoBackend(config: SftpgoBackendConfig, deps: AdapterDeps): SftpgoBackend {
   const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
-  const authorization = cfg.username !== undefined && cfg.password !== undefined ? basicAuth(cfg.username, cfg.password) : undefined;
+  const auth = cfg.username !== undefined && cfg.password !== undefined ? basicAuth(cfg.username, cfg.password) : undefined;
   const root = cfg.baseUrl.replace(/\/+$/, '');
-  const client = new UpstreamClient({
-    baseUrl: root,
-    headers: authorization ? { authorization } : {},
-    timeoutMs: cfg.timeoutMs,
-    retries: cfg.retries,
-    breaker: deps.breaker,
-    observe: deps.observeUpstream,
-    label: 'SFTPGo',
-    fetch: deps.fetch,
-    transport: deps.transport,
-  });
-  // Everything that would reveal the credentials if an upstream message echoed it: the parts, and
-  // the header (and its base64) in case the server repeats what it was sent.
-  const credentials = [cfg.username, cfg.password, authorization, authorization?.slice('Basic '.length)]
-    .filter((s): s is string => s !== undefined);
-  const context: BackendContext = { backend: deps.backend, sftpHost: cfg.sftpHost ?? null, sftpPort: cfg.sftpPort };
+  const client = sftpgoClient(cfg, deps, root, auth ? { authorization: auth.authorization } : {});
+  // Everything that would reveal the credentials if an upstream message echoed it.
+  const credentials = auth?.secrets ?? [];
+  const context = backendContext(cfg, deps);
   const mutex = new KeyedMutex();
   const probe = new ServerProbe(client, (res, path) => interpretFailure(VOICE, res, { method: 'GET', path }, {}, credentials), withoutUriPassword(root));
   return { config: cfg, client, probe, mutex, credentials, context };

@@ -400,6 +400,21 @@ export interface CreateOptions {
   shape: V1Shape;
 }
 
+/** What a create sends on every API and shape: `status` always (2.x stores a user created without it as disabled). */
+export function createFields(input: UserCreate, home: string, opts: { password: string; publicKeys: string[] }) {
+  return {
+    status: statusToUpstream(input.status ?? 'active'),
+    username: input.username,
+    expiration_date: msFromIso(input.expiresAt),
+    password: opts.password,
+    public_keys: opts.publicKeys,
+    home_dir: home,
+    uid: 0,
+    gid: 0,
+    ...limitsToUpstream(input.limits),
+  };
+}
+
 /**
  * A create body → the whole SFTPGo user for `POST /api/v1/user`: every field the shape has,
  * uid/gid 0, `status`, `home_dir` and `permissions` always. Throws 400 (no or contradictory
@@ -430,17 +445,7 @@ export function toUpstreamCreate(input: UserCreate, opts: CreateOptions): Upstre
   checkDirectories(dirs, opts.shape, vocab, unsupported);
   unsupported.throwIfAny();
 
-  const common = {
-    status: statusToUpstream(input.status ?? 'active'),
-    username: input.username,
-    expiration_date: msFromIso(input.expiresAt),
-    password: opts.password,
-    public_keys: opts.publicKeys,
-    home_dir: home,
-    uid: 0,
-    gid: 0,
-    ...limitsToUpstream(input.limits),
-  };
+  const common = createFields(input, home, opts);
   if (opts.shape === 'list') {
     // The seed's whole User, as 0.9.x documents it.
     return {

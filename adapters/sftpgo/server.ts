@@ -5,7 +5,7 @@
  * answer shows the other shape (the server was replaced), so the next use finds it again.
  */
 import { GatewayError, type CallContext, type UpstreamClient, type UpstreamResponse } from '../../src/provider-kit/index.js';
-import { noApiAt, OtherApiVersion } from './api-version.js';
+import { whyApiMissing } from './api-version.js';
 import type { V1Shape } from './mapping.js';
 import { shapeOf } from './mapping.js';
 import { VersionAnswer, isUpstreamUser } from './schema.js';
@@ -105,7 +105,6 @@ export class ServerProbe {
 
   /** `/api/v1` is not there: a server that answers under `/api/v2` is SFTPGo 2.x; else the URL is wrong. */
   private async notApiV1(ctx: CallContext): Promise<GatewayError> {
-    const v2 = await this.client.request({ method: 'GET', path: '/api/v2/version' }, ctx).catch(() => null);
-    return v2 && v2.status !== 404 ? new OtherApiVersion('v2', this.baseUrl) : noApiAt(this.baseUrl);
+    return (await whyApiMissing(this.client, 'v1', this.baseUrl, ctx, true))!; // never undefined: v1's /version was a 404
   }
 }

@@ -8,7 +8,8 @@ import {
   type AdapterDeps, type CallContext, type FailureOptions, type GatewayError, type ProviderVoice, type UpstreamRequest,
   type UpstreamResponse,
 } from '../../src/provider-kit/index.js';
-import { apiSpokenAt, isRouterNotFound, noApiAt, OtherApiVersion } from './api-version.js';
+import { isRouterNotFound, whyApiMissing } from './api-version.js';
+import { backendContext, basicAuth, sftpgoClient } from './client.js';
 import { SftpgoBackendConfig } from './config.js';
 import type { BackendContext } from './mapping.js';
 import { VersionAnswer } from './schema.js';
@@ -53,11 +54,6 @@ export interface SftpgoV2Backend {
   server: { facts: V2ServerFacts | null; finding: Promise<V2ServerFacts> | null };
 }
 
-function basicAuth(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
-}
-
 /** Names the setting to fix when SFTPGo refuses the gateway's own credentials. */
 function voiceFor(setting: string): ProviderVoice {
   return {
@@ -71,17 +67,7 @@ function voiceFor(setting: string): ProviderVoice {
 export function createSftpgoV2Backend(config: SftpgoBackendConfig, deps: AdapterDeps): SftpgoV2Backend {
   const cfg = checkBackendConfig(SftpgoBackendConfig, config, deps.backend);
   const root = cfg.baseUrl.replace(/\/+$/, '');
-  const client = new UpstreamClient({
-    baseUrl: root,
-    headers: {},
-    timeoutMs: cfg.timeoutMs,
-    retries: cfg.retries,
-    breaker: deps.breaker,
-    observe: deps.observeUpstream,
-    label: 'SFTPGo',
-    fetch: deps.fetch,
-    transport: deps.transport,
-  });
+  const client = sftpgoClient(cfg, deps, root, {});
   let credentials: V2Credentials;
   let secrets: string[] = [];
   let voice = voiceFor('apiKey or username and password');
@@ -90,15 +76,14 @@ export function createSftpgoV2Backend(config: SftpgoBackendConfig, deps: Adapter
     secrets = [cfg.apiKey];
     voice = voiceFor('apiKey');
   } else if (cfg.username !== undefined && cfg.password !== undefined) {
-    const authorization = basicAuth(cfg.username, cfg.password);
-    credentials = tokenCredentials(client, authorization);
-    // The parts and the header (and its base64), in case the server echoes what it was sent.
-    secrets = [cfg.username, cfg.password, authorization, authorization.slice('Basic '.length)];
+    const auth = basicAuth(cfg.username, cfg.password);
+    credentials = tokenCredentials(client, auth.authorization);
+    secrets = auth.secrets;
     voice = voiceFor('username and password');
   } else {
     credentials = noCredentials(); // `auto` without credentials, on a server found to be 2.x
   }
-  const context: BackendContext = { backend: deps.backend, sftpHost: cfg.sftpHost ?? null, sftpPort: cfg.sftpPort };
+  const context = backendContext(cfg, deps);
   return {
     config: cfg, baseUrl: withoutUriPassword(root), client, credentials, mutex: new KeyedMutex(), secrets, context, voice,
     server: { facts: null, finding: null },
@@ -136,10 +121,8 @@ export async function sendV2(
 /** A router's 404 where API v2 should be: the server speaks v1, or nothing SFTPGo is there. */
 async function notApiV2(b: SftpgoV2Backend, ctx: CallContext, path: string): Promise<GatewayError> {
   b.server.facts = null;
-  const spoken = await apiSpokenAt(b.client, 'v1', ctx).catch(() => undefined);
-  if (spoken === 'v1') return new OtherApiVersion('v1', b.baseUrl);
-  if (spoken === null) return noApiAt(b.baseUrl);
-  return upstreamError(`SFTPGo answered 404 to ${path}: is the backend's baseUrl the server root of an SFTPGo 2.x?`);
+  return (await whyApiMissing(b.client, 'v2', b.baseUrl, ctx))
+    ?? upstreamError(`SFTPGo answered 404 to ${path}: is the backend's baseUrl the server root of an SFTPGo 2.x?`);
 }
 
 /** The server's version, found with one call the first time; concurrent callers share it. */

@@ -10,8 +10,8 @@ import {
   type UserCreate, type UserPatch, type Vocabulary,
 } from '../../src/provider-kit/index.js';
 import {
-  applyPatch, checkChroot, checkUsername, checkRootPermissions, defaultHome, toUser, permissionMapOf, limitsToUpstream, msFromIso,
-  networkRulesFromUpstream, networkRulesToUpstream, permissionsToUpstream, statusToUpstream, type BackendContext,
+  applyPatch, checkChroot, checkUsername, checkRootPermissions, createFields, defaultHome, toUser, permissionMapOf,
+  networkRulesFromUpstream, networkRulesToUpstream, permissionsToUpstream, type BackendContext,
 } from './mapping.js';
 import type { UpstreamPermissionMap } from './schema.js';
 import type { UpstreamUserV2, UpstreamUserV2Body } from './v2-schema.js';
@@ -92,16 +92,8 @@ export function toUpstreamCreateV2(input: UserCreate, opts: CreateOptionsV2): Up
   unsupported.throwIfAny();
 
   return {
-    status: statusToUpstream(input.status ?? 'active'),
-    username: input.username,
+    ...createFields(input, home, opts),
     ...(input.displayName ? { description: input.displayName } : {}),
-    expiration_date: msFromIso(input.expiresAt),
-    password: opts.password,
-    public_keys: opts.publicKeys,
-    home_dir: home,
-    uid: 0,
-    gid: 0,
-    ...limitsToUpstream(input.limits),
     permissions: permissionMapOf(perms, dirs, VOCABULARY_2X),
     ...(allowedIp && allowedIp.length > 0 ? { filters: { allowed_ip: allowedIp } } : {}),
   };

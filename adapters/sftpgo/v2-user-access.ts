@@ -33,10 +33,7 @@ const storedKeys = (b: SftpgoV2Backend, stored: UpstreamUserV2, ctx: CallContext
   readStoredKeys(stored.public_keys, ctx, { backend: b.context.backend, username: stored.username });
 
 /** The stored user as a PUT body with other keys: every field kept, the password never sent. */
-function withKeys(stored: UpstreamUserV2, public_keys: string[]): UpstreamUserV2 {
-  const { password: _never, ...rest } = stored;
-  return { ...rest, public_keys };
-}
+const withKeys = (stored: UpstreamUserV2, publicKeys: string[]) => mergeUserPatchV2(stored, {}, { publicKeys });
 
 export async function listSshKeysV2(b: SftpgoV2Backend, id: string, ctx: CallContext): Promise<SshKey[]> {
   return sshKeysOf(await storedKeys(b, await readUserV2(b, id, ctx), ctx));
