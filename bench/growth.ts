@@ -26,7 +26,8 @@
  *
  * Environment: GROWTH_TOGO ("1000,10000,50000") and GROWTH_SFTPGO ("100,1000,10000"): the sizes,
  * empty to skip a provider; GROWTH_WARMUP_S (3), GROWTH_DURATION_S (5), GROWTH_PING_MS (5, 0 for
- * none), GROWTH_TAIL_MS (1000), GROWTH_PAGE_HOPS (3), GROWTH_DISABLED_EVERY (50). Needs no Redis.
+ * none), GROWTH_TAIL_MS (1000), GROWTH_PAGE_HOPS (3), GROWTH_DISABLED_EVERY (50), GROWTH_GATEWAY_NODE_ARGS (node
+ * options for the gateways). Needs no Redis.
  * Loopback only; every child is stopped on the way out.
  */
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,8 @@ const SETTINGS = {
   tailMs: envNumber('GROWTH_TAIL_MS', 1000),
   pageHops: envNumber('GROWTH_PAGE_HOPS', 3),
   disabledEvery: Math.max(1, envNumber('GROWTH_DISABLED_EVERY', 50)),
+  /** Node/V8 options for the gateway processes, as BENCH_GATEWAY_NODE_ARGS for the bench. */
+  gatewayNodeArgs: (process.env.GROWTH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
 };
 
 const OUT_DIR = join(ROOT, 'bench', 'out'); // git-ignored
@@ -115,7 +118,9 @@ async function startGateway(provider: Provider, users: number, driver: Driver, u
   const configFile = join(OUT_DIR, `${name}.json`);
   writeFileSync(configFile, JSON.stringify(gatewayConfig(provider, upstreamUrl, driver, port, name), null, 2));
   const fd = openSync(join(OUT_DIR, 'logs', `${name}.log`), 'w');
-  const child = spawnEntry(name, 'node', [], { env: { GATEWAY_CONFIG: configFile, LOG_LEVEL: 'info', PORT: '', HOST: '' }, stdout: fd });
+  const child = spawnEntry(name, 'node', [], {
+    env: { GATEWAY_CONFIG: configFile, LOG_LEVEL: 'info', PORT: '', HOST: '' }, stdout: fd, nodeArgs: SETTINGS.gatewayNodeArgs,
+  });
   closeSync(fd);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

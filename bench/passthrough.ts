@@ -62,8 +62,8 @@ function sftptogoUser(c: Json): Json {
   };
 }
 
-/** Serves the pass-through for `provider` in front of the emulator at `upstreamUrl`; resolves to its URL. */
-export async function servePassthrough(provider: string, upstreamUrl: string, nextCursor: string | null): Promise<string> {
+/** The pass-through's answer for `provider` in front of the emulator at `upstreamUrl`: the page's JSON text. */
+export function passthroughAnswer(provider: string, upstreamUrl: string, nextCursor: string | null): () => Promise<string> {
   const pool = new Pool(upstreamUrl, { connections: 16 });
   const fetchJson = async (path: string, headers: Record<string, string>): Promise<unknown> => {
     const res = await pool.request({ method: 'GET', path, headers });
@@ -79,9 +79,17 @@ export async function servePassthrough(provider: string, upstreamUrl: string, ne
       all.sort((a, b) => (a.UserName < b.UserName ? -1 : a.UserName > b.UserName ? 1 : 0));
       return { data: all.slice(0, PAGE).map(sftptogoUser), more: all.length > PAGE };
     };
+  return async () => {
+    const { data, more } = await page();
+    return JSON.stringify({ data, nextCursor: more ? nextCursor : null });
+  };
+}
+
+/** Serves the pass-through on bare `node:http`; resolves to its URL. */
+export async function servePassthrough(provider: string, upstreamUrl: string, nextCursor: string | null): Promise<string> {
+  const answer = passthroughAnswer(provider, upstreamUrl, nextCursor);
   const server = createServer((_req, res) => {
-    page().then(({ data, more }) => {
-      const body = JSON.stringify({ data, nextCursor: more ? nextCursor : null });
+    answer().then((body) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     }, (err: unknown) => {

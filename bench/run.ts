@@ -68,7 +68,7 @@ const PAGE = 100;
 
 type Provider = 'sftpgo' | 'sftptogo';
 type Driver = 'none' | 'memory' | 'redis';
-type Kind = 'floor' | 'ceiling' | 'envelope' | 'step' | 'passthrough' | 'upstream' | 'miss' | 'hit-memory' | 'hit-redis' | 'get' | 'write';
+type Kind = 'floor' | 'ceiling' | 'envelope' | 'envelope-redis' | 'step' | 'passthrough' | 'checked-passthrough' | 'upstream' | 'miss' | 'hit-memory' | 'hit-redis' | 'get' | 'write';
 
 const PROVIDERS: Provider[] = ['sftpgo', 'sftptogo'];
 /** The envelope's steps measured alone (`none`: the request id and the pipeline around the route). */
@@ -170,7 +170,9 @@ async function startGateway(up: Upstream, driver: Driver, extraNodeArgs: string[
  * (the page made from the emulator's answer, with nothing else).
  */
 interface Bare {
-  kind: 'ceiling' | 'envelope' | 'step' | 'passthrough';
+  kind: 'ceiling' | 'envelope' | 'envelope-redis' | 'step' | 'passthrough' | 'checked-passthrough';
+  /** The users behind it (a pass-through at the big size): SMALL unless said. */
+  users?: number;
   /** A `step` server: the envelope with only this step (`none`: the request id and pipeline alone). */
   step?: string;
   provider: Provider;
@@ -203,10 +205,35 @@ async function startBareServers(gws: Gateway[], ups: Upstream[]): Promise<Bare[]
       const only = step === 'none' ? '' : step;
       out.push({ kind: 'step', step, provider, ...(await startServer(`step-${step}-${provider}`, ['envelope', file, stepLog, only])) });
     }
+    // The envelope reading the page from Redis with the gateway's ListCache: a Redis hit's limit.
+    const redisLog = join(OUT_DIR, 'logs', `envelope-redis-${provider}.log`);
+    out.push({
+      kind: 'envelope-redis', provider, logFile: redisLog,
+      ...(await startServer(`envelope-redis-${provider}`, ['envelope', file, redisLog, [...ENVELOPE_STEPS.slice(1), 'redis'].join(',')])),
+    });
     const cursor = (JSON.parse(text) as { nextCursor: string | null }).nextCursor ?? '';
     out.push({
       kind: 'passthrough', provider, upstream: up.child, expected: text,
       ...(await startServer(`passthrough-${provider}`, ['passthrough', provider, up.url, cursor])),
+    });
+    // The pass-through inside the envelope: an uncached page's limit with every check on.
+    const checkedLog = join(OUT_DIR, 'logs', `checked-passthrough-${provider}.log`);
+    out.push({
+      kind: 'checked-passthrough', provider, upstream: up.child, expected: text, logFile: checkedLog,
+      ...(await startServer(`checked-passthrough-${provider}`, ['checked-passthrough', provider, up.url, checkedLog, cursor])),
+    });
+  }
+  // SFTP To Go's whole list at the big size, nothing kept between requests: the RSS goal's limit.
+  const bigGateway = gws.find((x) => x.provider === 'sftptogo' && x.users === SETTINGS.bigUsers && x.driver === 'none');
+  const bigUp = ups.find((u) => u.provider === 'sftptogo' && u.users === SETTINGS.bigUsers);
+  if (bigGateway && bigUp) {
+    const res = await fetch(`${bigGateway.url}/v1/users?limit=${PAGE}`, { headers: gwHeaders });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`pass-through body from ${bigGateway.name}: ${res.status}`);
+    const cursor = (JSON.parse(text) as { nextCursor: string | null }).nextCursor ?? '';
+    out.push({
+      kind: 'passthrough', provider: 'sftptogo', users: SETTINGS.bigUsers, upstream: bigUp.child, expected: text,
+      ...(await startServer(`passthrough-sftptogo-${SETTINGS.bigUsers}`, ['passthrough', 'sftptogo', bigUp.url, cursor])),
     });
   }
   return out;
@@ -288,14 +315,18 @@ function buildScenarios(
       });
       continue;
     }
-    if (b.kind === 'passthrough') {
+    if (b.kind === 'passthrough' || b.kind === 'checked-passthrough') {
+      const users = b.users ?? SMALL;
+      const id = `${b.kind}-${b.provider}${users === SMALL ? '' : `-${users}`}`;
+      const checked = b.kind === 'checked-passthrough';
       out.push({
-        id: `passthrough-${b.provider}`, kind: 'passthrough', provider: b.provider, users: SMALL, server: b.child, upstream: b.upstream,
-        target: `undici → JSON.parse → plain map → JSON.stringify of the ${PAGE}-user page, nothing else`,
-        spec: { ...base, url },
+        id, kind: b.kind, provider: b.provider, users, server: b.child, upstream: b.upstream, logFile: b.logFile,
+        target: `undici → JSON.parse → plain map → JSON.stringify of the ${PAGE}-user page${checked ? ', in the envelope' : ', nothing else'}`,
+        spec: { ...base, url, ...(checked ? { headers: gwHeaders } : {}) },
         check: async () => {
-          const text = await (await fetch(url)).text();
-          if (text !== b.expected) throw new Error(`passthrough-${b.provider} does not answer the gateway's bytes:\n${text.slice(0, 400)}\n${b.expected!.slice(0, 400)}`);
+          const text = await (await fetch(url, checked ? { headers: gwHeaders } : {})).text();
+          if (text !== b.expected) throw new Error(`${id} does not answer the gateway's bytes:\n${text.slice(0, 400)}\n${b.expected!.slice(0, 400)}`);
+          if (checked && (await fetch(url)).status !== 401) throw new Error(`${id} without a key did not answer 401`);
         },
       });
       continue;
@@ -304,7 +335,7 @@ function buildScenarios(
       id: `${b.kind}-${b.provider}`, kind: b.kind, provider: b.provider, users: SMALL, server: b.child, logFile: b.logFile,
       target: b.kind === 'ceiling'
         ? `bare Hono, the gateway's ${PAGE}-user answer pre-serialized`
-        : 'the ceiling + request id, API key, query parse, log line, metrics',
+        : `the ceiling + request id, API key, query parse, log line, metrics${b.kind === 'envelope-redis' ? ', the page read from Redis' : ''}`,
       spec: { ...base, url, headers: gwHeaders },
       check: async () => {
         await expectList(url, gwHeaders, 'HIT', PAGE);
@@ -490,6 +521,9 @@ function ratios(summaries: ScenarioSummary[]): Ratio[] {
     if (s.kind === 'miss' && s.users === SMALL && through) {
       push('miss / passthrough (CPU µs per request)', s, perRound(s, through, (a, b) => a.cpuUsPerReq / b.cpuUsPerReq), 'x');
     }
+    if (s.kind === 'checked-passthrough' && through) {
+      push('checked-passthrough / passthrough (CPU µs per request)', s, perRound(s, through, (a, b) => a.cpuUsPerReq / b.cpuUsPerReq), 'x');
+    }
     if ((s.kind === 'hit-memory' || s.kind === 'hit-redis') && floor) {
       push(`${s.kind} / floor (req/s)`, s, perRound(s, floor, (a, b) => a.rate / b.rate), 'x');
     }
@@ -501,8 +535,8 @@ function ratios(summaries: ScenarioSummary[]): Ratio[] {
       if (s.kind === bare && floor) push(`${bare} / floor (req/s)`, s, perRound(s, floor, (x, y) => x.rate / y.rate), 'x');
     }
     const ceiling = find(`ceiling-${s.provider}`);
-    if (s.kind === 'envelope' && ceiling) {
-      push('envelope / ceiling (req/s)', s, perRound(s, ceiling, (x, y) => x.rate / y.rate), 'x');
+    if ((s.kind === 'envelope' || s.kind === 'envelope-redis') && ceiling) {
+      push(`${s.kind} / ceiling (req/s)`, s, perRound(s, ceiling, (x, y) => x.rate / y.rate), 'x');
     }
   }
   return out;
@@ -735,12 +769,15 @@ function goals(summaries: ScenarioSummary[], rs: Ratio[], extras: Extras, gatewa
   bound('hit-memory / ceiling (req/s)', 0.8, true, 'cached page: hit-memory ≥ 0.80 × ceiling (req/s)');
   bound('hit-redis / ceiling (req/s)', 0.6, true, 'cached page: hit-redis ≥ 0.60 × ceiling (req/s)');
   // The limit of both: the envelope does only what every request must (no cache, one route).
-  const envelopes = rs.filter((r) => r.name === 'envelope / ceiling (req/s)');
-  if (envelopes.length) {
-    for (const g of out.filter((x) => x.goal.startsWith('cached page'))) {
-      g.measured += `; the limit, the envelope alone (the checks every request must make, no cache): ${
-        envelopes.map((r) => `${r.provider} ${fmt(r.value, 3)}`).join('; ')} × ceiling`;
-    }
+  // Redis's: the envelope reading the page from Redis as the gateway's cache does (two round trips).
+  const limitOf = (name: string) => rs.filter((r) => r.name === name).map((r) => `${r.provider} ${fmt(r.value, 3)}`).join('; ');
+  for (const [prefix, name, what] of [
+    ['cached page: hit-memory', 'envelope / ceiling (req/s)', 'the envelope alone (the checks every request must make, no cache)'],
+    ['cached page: hit-redis', 'envelope-redis / ceiling (req/s)', 'the envelope reading the page from Redis (the generation, then the entry)'],
+  ] as const) {
+    const limit = limitOf(name);
+    const g = out.find((x) => x.goal.startsWith(prefix));
+    if (g && limit) g.measured += `; the limit, ${what}: ${limit} × ceiling`;
   }
   // What each step of the envelope costs: its server's CPU per request less the bare pipeline's.
   const cpu = (id: string) => summaries.find((x) => x.id === id)?.median.cpuUsPerReq;
@@ -759,6 +796,11 @@ function goals(summaries: ScenarioSummary[], rs: Ratio[], extras: Extras, gatewa
     });
   }
   bound('miss / passthrough (CPU µs per request)', 1.2, false, 'uncached page: gateway CPU per request ≤ 1.2 × pass-through');
+  const checkedLimit = limitOf('checked-passthrough / passthrough (CPU µs per request)');
+  const missGoal = out.find((x) => x.goal.startsWith('uncached page: gateway CPU'));
+  if (missGoal && checkedLimit) {
+    missGoal.measured += `; the limit, the pass-through inside the envelope (the same checks, nothing else): ${checkedLimit} × pass-through`;
+  }
   const misses = summaries.filter((s) => s.kind === 'miss');
   const p99 = rs.filter((r) => r.name === 'miss p99 / p50');
   if (p99.length) {
@@ -788,10 +830,13 @@ function goals(summaries: ScenarioSummary[], rs: Ratio[], extras: Extras, gatewa
   }
   // The peak over the whole benchmark (VmHWM): the rounds, and for SFTP To Go the uncached loads after them.
   const big = gateways.filter((g) => g.name.startsWith(`gw-sftptogo-${SETTINGS.bigUsers}-`));
+  const bigThrough = summaries.find((x) => x.id === `passthrough-sftptogo-${SETTINGS.bigUsers}`);
   if (big.length) {
     out.push({
       goal: `${SETTINGS.bigUsers} SFTP To Go users: gateway RSS < 150 MiB with the default settings`,
-      measured: big.map((g) => `${g.name.replace(/^gw-/, '')}: peak ${fmt(g.peakRssMiB, 0)} MiB (idle ${fmt(g.idleRssMiB, 0)})`).join('; '),
+      measured: big.map((g) => `${g.name.replace(/^gw-/, '')}: peak ${fmt(g.peakRssMiB, 0)} MiB (idle ${fmt(g.idleRssMiB, 0)})`).join('; ') +
+        (bigThrough ? `; the limit, the pass-through loading the same list per request (nothing kept, default V8 settings): peak ${
+          fmt(bigThrough.median.peakRssMiB, 0)} MiB` : ''),
       met: big.every((g) => g.peakRssMiB < 150),
     });
   }

@@ -16,7 +16,14 @@
  *                    cache metrics. No cache, no routing beyond one route: the least a cache hit
  *                    with auth, validation and logging on can cost here. STEPS (a comma list of
  *                    auth, query, log, metrics; all by default) keeps only those, to price each:
- *                    the request id and the pipeline around the route are always there
+ *                    the request id and the pipeline around the route are always there.
+ *                    `redis` (not in the default set) reads the page from Redis through the
+ *                    gateway's own ListCache lookup (the generation, then the entry: two round
+ *                    trips), REDIS_URL in BENCH_REDIS_URL: the least a Redis hit can cost
+ *   checked-passthrough PROVIDER UPSTREAM LOG [CURSOR]
+ *                    the pass-through's answer made inside the whole envelope (request id, API key,
+ *                    query parse, log line, metrics): the least an uncached list with the checks on
+ *                    can cost here
  *
  *   passthrough PROVIDER UPSTREAM [CURSOR]
  *                    the least an uncached list costs here (bench/passthrough.ts): undici, parse,
@@ -37,10 +44,13 @@ import { createNodeMetrics } from '../src/node/metrics.js';
 import { noopMetrics } from '../src/observability/metrics.js';
 import { requestPipeline } from '../src/http/pipeline.js';
 import type { GatewayEnv } from '../src/http/request-vars.js';
+import type { Logger } from '../src/observability/logger.js';
 import { parsePlainListQuery, storedPageResponse } from '../src/http/routes/users-stored-page.js';
 import { createSftpgoEmulator, serveSftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createSftpToGoEmulator, serveSftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
-import { servePassthrough } from './passthrough.js';
+import { createRedisStore } from '../src/node/redis-store.js';
+import { ListCache } from '../src/cache/list-cache.js';
+import { passthroughAnswer, servePassthrough } from './passthrough.js';
 import { BENCH_GATEWAY_KEY, BENCH_ORG, BENCH_SFTPTOGO_KEY } from './shared.js';
 
 async function main(): Promise<void> {
@@ -76,8 +86,11 @@ async function main(): Promise<void> {
   } else if (role === 'envelope') {
     const steps = process.argv[5] === undefined ? ENVELOPE_STEPS : process.argv[5].split(',').filter(Boolean);
     url = await serveEnvelope(new Uint8Array(readFileSync(usersText!)), process.argv[4]!, new Set(steps));
+  } else if (role === 'checked-passthrough') {
+    const answer = passthroughAnswer(usersText!, process.argv[4]!, process.argv[6] || null);
+    url = await serveEnvelope(answer, process.argv[5]!, new Set(ENVELOPE_STEPS));
   } else {
-    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE | envelope FILE LOG | passthrough PROVIDER UPSTREAM [CURSOR]`);
+    throw new Error(`unknown role "${role}": floor | sftpgo USERS | sftptogo USERS | ceiling FILE | envelope FILE LOG [STEPS] | passthrough PROVIDER UPSTREAM [CURSOR] | checked-passthrough PROVIDER UPSTREAM LOG [CURSOR]`);
   }
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 }
@@ -91,7 +104,13 @@ async function main(): Promise<void> {
 /** The envelope's steps beyond the request id and the pipeline around the route. */
 const ENVELOPE_STEPS = ['auth', 'query', 'log', 'metrics'];
 
-async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string, steps: Set<string>): Promise<string> {
+/**
+ * The envelope around `page`: fixed bytes (a stored page), or a function making the answer (the
+ * checked pass-through). With the `redis` step the bytes are stored first and read back per request.
+ */
+async function serveEnvelope(
+  page: Uint8Array<ArrayBuffer> | (() => Promise<string>), logFile: string, steps: Set<string>,
+): Promise<string> {
   const authenticate = createAuthenticator(
     [{ name: 'bench', key: BENCH_GATEWAY_KEY, scopes: ['read', 'write'] }],
     (text) => createHash('sha256').update(text, 'utf8').digest(),
@@ -100,6 +119,7 @@ async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string, ste
     level: steps.has('log') ? 'info' : 'silent', destination: bufferedDestination(logFile),
   });
   const metrics = steps.has('metrics') ? createNodeMetrics({ processMetrics: true }) : noopMetrics;
+  const stored = steps.has('redis') && page instanceof Uint8Array ? await redisPage(page, logger) : undefined;
   const app = new Hono<GatewayEnv>();
   app.use('*', requestPipeline(logger, { requestLogger, metrics }));
   app.get('/v1/users', async (c) => {
@@ -111,12 +131,29 @@ async function serveEnvelope(body: Uint8Array<ArrayBuffer>, logFile: string, ste
     const url = c.req.url;
     const mark = url.indexOf('?');
     if (steps.has('query') && !parsePlainListQuery(mark < 0 ? '' : url.slice(mark + 1))) return c.body(null, 400);
+    if (typeof page === 'function') {
+      metrics.observeCache('bench', 'BYPASS');
+      return c.body(await page(), 200, { 'content-type': 'application/json', 'x-cache': 'BYPASS' });
+    }
+    const hit = stored ? (await stored()).hit : { body: page, cache: 'HIT' as const, ageSeconds: 0 };
+    if (!hit) return c.body(null, 503);
     metrics.observeCache('bench', 'HIT');
-    return storedPageResponse(c.get('requestId'), { body, cache: 'HIT', ageSeconds: 0 });
+    return storedPageResponse(c.get('requestId'), hit);
   });
   return new Promise<string>((resolve) => {
     serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));
   });
+}
+
+/** `page` stored in Redis as the gateway stores a page; then each call is the gateway's lookup of it. */
+async function redisPage(page: Uint8Array<ArrayBuffer>, logger: Logger) {
+  const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  const cache = new ListCache(createRedisStore({ url }), {
+    ttlSeconds: 600, keyPrefix: `sftp-gateway-bench-envelope:${process.pid}:`, logger,
+  });
+  const text = new TextDecoder().decode(page);
+  await cache.read('bench', 'page', async () => text);
+  return () => cache.lookup('bench', 'page');
 }
 
 process.on('SIGTERM', () => process.exit(0));
