@@ -171,6 +171,17 @@ export function interpolate(value: unknown, vars: Record<string, string | undefi
 const schemas = new WeakMap<readonly ProviderDefinition[], ReturnType<typeof gatewayConfigSchema>>();
 
 /**
+ * Where a config stops being JSON, never what is there: JSON.parse's own message quotes the text
+ * around the fault, which may be a key or a password.
+ */
+function whereJsonBreaks(text: string, message: string): string {
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position === undefined) return /end of JSON input/.test(message) ? 'it ends too early' : 'a syntax error';
+  const before = text.slice(0, Number(position)).split('\n');
+  return `a syntax error at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
+/**
  * Parses config JSON text for a gateway with these providers (src/providers.ts's `parseConfig`
  * passes the registry): interpolation, then the schema. Throws ConfigError naming the first bad field.
  */
@@ -183,7 +194,7 @@ export function parseConfigFor(
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError('', `not valid JSON (${(err as Error).message})`);
+    throw new ConfigError('(file)', `not valid JSON: ${whereJsonBreaks(text, (err as Error).message)}`);
   }
   const result = schema.safeParse(interpolate(json, vars));
   if (!result.success) {

@@ -86,6 +86,18 @@ describe('config', () => {
   it('refuses text that is not JSON', () => {
     expect(() => parseConfig('{ nope', env)).toThrow(/not valid JSON/);
   });
+
+  it('says where the text stops being JSON, never what is there (an unquoted key stays out of the message)', () => {
+    const text = '{\n  "auth": { "apiKeys": [{ "name": "ops", "key": SUPER-SECRET-KEY-123 }] }\n}';
+    let message = '';
+    try {
+      parseConfig(text, env);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^invalid configuration: \(file\): not valid JSON: a syntax error( at line 2, column \d+)?$/);
+    expect(message).not.toMatch(/SUPER|SECRET|KEY-123/);
+  });
 });
 
 describe('config: audit', () => {
