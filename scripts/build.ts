@@ -62,6 +62,16 @@ export function staticallyLoaded(metafile: Metafile, output: string): string[] {
   return [...seen].flatMap((o) => Object.keys(metafile.outputs[o]?.inputs ?? {}));
 }
 
+/**
+ * The `sftp-gateway` command line (src/cli/main.ts) as `cli.js` beside the Node entry, which
+ * bin/sftp-gateway.mjs runs. A build of its own, so the Node entry's chunks stay as they are.
+ */
+export async function buildCli(outdir = resolve(ROOT, 'dist')): Promise<BuiltNode> {
+  const { metafile } = await buildNodeBundle(outdir, { cli: 'src/cli/main.ts' });
+  return { entry: resolve(outdir, 'cli.js'), metafile };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   await buildNode(process.argv[2] ? resolve(process.argv[2]) : undefined); // quiet: stdout is the log stream
+  await buildCli(process.argv[2] ? resolve(process.argv[2]) : undefined);
 }

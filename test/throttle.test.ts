@@ -273,7 +273,7 @@ describe('counters shared through Redis', () => {
     expect(await times(3, () => b.get('/v1/users', { key: WRONG }))).toEqual([401, 401, 401]);
     expectRateLimited(await b.get('/v1/users'), /failed authentications/);
     // `a` read this address's count (under the limit) less than a second ago: it reads again after
-    // at most a second (README "Security"), rather than ask Redis on every request.
+    // at most a second (docs/security.md), rather than ask Redis on every request.
     await new Promise((r) => setTimeout(r, 1100));
     expectRateLimited(await a.get('/v1/users'), /failed authentications/);
 

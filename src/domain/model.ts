@@ -141,7 +141,8 @@ export const networkRuleList = () =>
         if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `id "${rule.id}" is given to two rules` });
         seen.add(rule.id);
       });
-    });
+    })
+    .openapi({ description: 'The whole set: at most 100 rules; an `id` given to two rules is a 400' });
 
 export const NetworkRule = z
   .object({
@@ -157,6 +158,14 @@ export type NetworkRule = z.infer<typeof NetworkRule>;
 /** At most this many sub-directories may carry their own permissions in one request. */
 export const MAX_DIRECTORY_ENTRIES = 100;
 
+/**
+ * The document's rule for a directory key: the key schema below and its refine as one (JSON
+ * Schema's `propertyNames`, which the generator does not derive from a record's key schema).
+ */
+const directoryKeyRule = {
+  propertyNames: { type: 'string', minLength: 1, maxLength: 4096, pattern: String.raw`^/([\s\S]*/)?([^/.]|\.[^/])` },
+};
+
 /** `directoryPermissions` in a request: absolute sub-directory paths (not "/") → permissions. */
 const directoryPermissionsInput = z
   .record(
@@ -166,7 +175,11 @@ const directoryPermissionsInput = z
     z.array(Permission).max(PERMISSIONS.length),
   )
   .refine((m) => Object.keys(m).length <= MAX_DIRECTORY_ENTRIES, { message: `at most ${MAX_DIRECTORY_ENTRIES} directories` })
-  .openapi('DirectoryPermissionsInput', { example: { '/incoming': ['list', 'upload'] } });
+  .openapi('DirectoryPermissionsInput', {
+    example: { '/incoming': ['list', 'upload'] },
+    maxProperties: MAX_DIRECTORY_ENTRIES,
+    ...directoryKeyRule,
+  });
 
 const sshKeyList = z.array(z.string().min(1).max(16_384)).max(100);
 
@@ -193,7 +206,10 @@ export const UserCreate = z
   .partial()
   .required({ username: true })
   .strict()
-  .openapi('UserCreate');
+  .openapi('UserCreate', {
+    description: '`accessLevel` or `permissions` is required (both only if they agree); `status` defaults to `active`. ' +
+      'A field this provider cannot hold is a 422.',
+  });
 export type UserCreate = z.infer<typeof UserCreate>;
 
 /** `sshKeys`, `networkRules` and `directoryPermissions` replace the whole set; `limits` merges. */

@@ -20,8 +20,10 @@ import { consoleAuditSink, type AuditSink } from '../security/audit.js';
 import { createAuthenticator, type Sha256 } from '../security/auth.js';
 import type { LimiterFactory } from '../security/throttle.js';
 import { memoryLimiters } from '../security/throttle-memory.js';
+import type { SwaggerUiAssets } from './docs-swagger-ui.js';
 import { requestAuthenticator, requestPipeline } from './pipeline.js';
 import { problemResponse, toGatewayError } from './problem.js';
+import { API_DESCRIPTION, LICENSE, SERVERS, TAGS } from './openapi-info.js';
 import type { BackendEntry, GatewayEnv } from './request-vars.js';
 import { registerErrorResponses, type RouteDeps } from './route-kit.js';
 import { mountBackendRoutes } from './routes/backends.js';
@@ -29,6 +31,7 @@ import { mountNetworkRuleRoutes } from './routes/network-rules.js';
 import { mountSessionRoutes } from './routes/sessions.js';
 import { mountSshKeyRoutes } from './routes/ssh-keys.js';
 import { mountSystemRoutes } from './routes/system.js';
+import { documentSystemRoutes } from './routes/system-doc.js';
 import { mountUserRoutes } from './routes/users.js';
 
 export interface AppDeps {
@@ -66,6 +69,11 @@ export interface AppDeps {
    * without one counts as the one address "unknown".
    */
   clientAddress?: (c: Context<GatewayEnv>) => string | undefined;
+  /**
+   * swagger-ui's files, for the interactive `/docs` (src/node/docs-assets.ts on Node).
+   * @default none: `/docs` is the server-rendered reference, as on Workers
+   */
+  docsAssets?: SwaggerUiAssets;
 }
 
 export const API_VERSION = '0.1.0';
@@ -108,7 +116,7 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key from the gateway config, with its scopes (read, write, admin)',
+    description: 'An API key from the gateway config (`auth.apiKeys`), with its scopes: read, write, admin',
   });
   registerErrorResponses(app);
   const routeDeps: RouteDeps = {
@@ -126,10 +134,13 @@ export function createApp(deps: AppDeps) {
   mountSshKeyRoutes(app, routeDeps);
   mountNetworkRuleRoutes(app, routeDeps);
   mountSessionRoutes(app, routeDeps);
+  documentSystemRoutes(app);
 
   let document: Record<string, unknown> | undefined;
   const openApiDocument = () => (document ??= openApiDocumentOf(app));
-  mountSystemRoutes(app, { cache: deps.cache, backendCount: deps.adapters.size, document: openApiDocument });
+  mountSystemRoutes(app, {
+    cache: deps.cache, backendCount: deps.adapters.size, document: openApiDocument, swaggerUi: deps.docsAssets,
+  });
   mountMetrics(app, metrics, config.metrics.token, deps.sha256);
   return { app, openApiDocument };
 }
@@ -137,13 +148,9 @@ export function createApp(deps: AppDeps) {
 function openApiDocumentOf(app: OpenAPIHono<GatewayEnv>): Record<string, unknown> {
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
-    info: {
-      title: 'sftp-gateway',
-      version: API_VERSION,
-      description:
-        'One provider-neutral REST API for SFTP users, carried to SFTP To Go or SFTPGo. Every ' +
-        'backend route exists twice: under /v1/backends/{backend} and, for the default backend, under /v1.',
-    },
+    info: { title: 'sftp-gateway', version: API_VERSION, description: API_DESCRIPTION, license: LICENSE },
+    servers: SERVERS,
+    tags: TAGS,
   }) as unknown as Record<string, unknown>;
 }
 

@@ -1,6 +1,7 @@
 /**
  * A self-contained API reference page rendered on the server from the OpenAPI document:
- * no script, no CDN, so it works offline and behind any proxy.
+ * no script, no CDN, so it works offline and behind any proxy. `/docs/plain` everywhere, and
+ * `/docs` itself on Workers (src/http/docs-routes.ts); Node's `/docs` is swagger-ui.
  */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

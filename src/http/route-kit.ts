@@ -12,7 +12,6 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ListCache } from '../cache/list-cache.js';
 import type { Scope } from '../config.js';
 import { GatewayError, invalidRequest, unsupportedEndpoint } from '../domain/errors.js';
-import { Problem } from '../domain/model.js';
 import { firstMalformedString } from '../domain/unicode.js';
 import type { CallContext, CapabilityOperations, OperationCapability } from '../provider-kit/adapter.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, REPLAYED_HEADER, idempotencyGuardFor } from '../reliability/idempotency.js';
@@ -21,6 +20,7 @@ import { auditTrail } from './audit-trail.js';
 import { requireScope } from '../security/auth.js';
 import { authorize, type AccessDeps } from './pipeline.js';
 import { problemResponse, toGatewayError } from './problem.js';
+import { describeRoute, problemResponsesOf, securityOf, type RouteTraits } from './openapi-route-doc.js';
 import type { BackendEntry, GatewayEnv } from './request-vars.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -47,12 +47,17 @@ export interface BackendRouteSpec<
   summary: string;
   description?: string;
   tag: string;
+  /** The scope its key needs: enforced by the access check, and what the document says. */
   scope: Scope;
+  /** When it answers 409 beyond an Idempotency-Key repeat (e.g. "the username is taken"); documented. */
+  conflicts?: string;
   /** The operations the route calls: a backend without them answers 501, before any validation. */
   capability?: C;
   params?: P;
   query?: Q;
   body?: B;
+  /** An example body for the document (checked against `body` by test/openapi-document.test.ts). */
+  bodyExample?: unknown;
   /**
    * Honours an `Idempotency-Key` header (src/reliability/idempotency.ts): the first answer is kept and
    * replayed to repeats. Runs after the access check and validation, around the handler.
@@ -63,7 +68,14 @@ export interface BackendRouteSpec<
    * answer itself (the list's stored page, src/http/routes/users-stored-page.ts) or hand on with `next()`.
    */
   before?: MiddlewareHandler<GatewayEnv>;
-  success: { status: number; description: string; schema?: z.ZodType; headers?: Record<string, { description: string; schema: { type: 'string' } }> };
+  success: {
+    status: number;
+    description: string;
+    schema?: z.ZodType;
+    /** An example answer for the document (checked against `schema`). */
+    example?: unknown;
+    headers?: Record<string, { description: string; schema: { type: 'string' } }>;
+  };
 }
 
 export interface RouteInput<P, Q, B, C extends OperationCapability | undefined> {
@@ -76,36 +88,7 @@ export interface RouteInput<P, Q, B, C extends OperationCapability | undefined> 
   ctx: CallContext;
 }
 
-/** The problem answers every backend route may give, documented once. */
-const ERROR_STATUSES: Record<number, string> = {
-  400: 'Malformed JSON, a bad query, body field, SSH key or CIDR',
-  401: 'No or unknown API key',
-  403: 'The key lacks the scope, or may not reach this backend',
-  404: 'Unknown backend or resource',
-  409: 'Conflict: username taken, key already present, scan running, root user protected, or a request with the same Idempotency-Key still running',
-  413: 'Body over 1 MiB',
-  415: 'Body not application/json',
-  422: 'Well-formed, but this provider cannot represent it (`not_supported_by_provider`), or an Idempotency-Key reused with a different request (`idempotency_key_reused`)',
-  429: 'Too many failed authentications from this address, or this key is over its requests a minute (`Retry-After` says when to retry); or the upstream is rate limiting (its Retry-After passes through)',
-  501: "The endpoint is outside the backend provider's capabilities",
-  502: 'The upstream answered 5xx or something that is not its documented shape',
-  503: 'The upstream could not be reached',
-  504: 'The upstream did not answer in time',
-};
-/** Every route refers to these shared responses (registered once by `registerErrorResponses`). */
-export const errorResponses = Object.fromEntries(
-  Object.keys(ERROR_STATUSES).map((status) => [status, { $ref: `#/components/responses/Problem${status}` }]),
-);
-
-export function registerErrorResponses(app: OpenAPIHono<GatewayEnv>): void {
-  app.openAPIRegistry.register('Problem', Problem);
-  for (const [status, description] of Object.entries(ERROR_STATUSES)) {
-    app.openAPIRegistry.registerComponent('responses', `Problem${status}`, {
-      description,
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-    });
-  }
-}
+export { registerErrorResponses } from './openapi-route-doc.js';
 
 /** The optional `Idempotency-Key` request header of idempotent routes (validated: a bad one is a 400). */
 const IdempotencyHeaders = z.object({
@@ -267,6 +250,17 @@ export function mountBackendRoute<
     );
   };
 
+  // Every route calls its backend's upstream and passes its failures on.
+  const traits = (scoped: boolean): RouteTraits => ({
+    scope: spec.scope, backendParam: scoped, resourceParams: spec.params !== undefined, query: spec.query !== undefined,
+    body: spec.body !== undefined, idempotent: spec.idempotent === true, conflicts: spec.conflicts !== undefined,
+    capability: spec.capability !== undefined, upstream: true,
+  });
+  const description = describeRoute({
+    description: spec.description, conflicts: spec.conflicts, scope: spec.scope,
+    rawNeedsAdmin: spec.query !== undefined && 'include' in spec.query.shape,
+  });
+
   for (const scoped of [true, false]) {
     const params = scoped ? (spec.params ? BackendParam.merge(spec.params) : BackendParam) : spec.params;
     // As a RouteConfig: each route's answer type varies with its spec, and `run` makes a Response for any.
@@ -275,16 +269,16 @@ export function mountBackendRoute<
       path: scoped ? `/v1/backends/{backend}${spec.path}` : `/v1${spec.path}`,
       operationId: scoped ? spec.operationId : `${spec.operationId}OnDefaultBackend`,
       summary: scoped ? spec.summary : `${spec.summary} (default backend)`,
-      ...(spec.description ? { description: spec.description } : {}),
+      description,
       tags: [spec.tag],
-      security: [{ bearerAuth: [] }],
+      security: securityOf(spec.scope),
       middleware,
       request: {
         ...(params ? { params } : {}),
         ...(spec.query ? { query: spec.query } : {}),
         ...(spec.idempotent ? { headers: IdempotencyHeaders } : {}),
         ...(spec.body
-          ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } }
+          ? { body: { required: true, content: { 'application/json': { schema: spec.body, ...exampleOf(spec.bodyExample) } } } }
           : {}),
       },
       responses: {
@@ -293,14 +287,18 @@ export function mountBackendRoute<
           ...(spec.success.headers || spec.idempotent
             ? { headers: { ...spec.success.headers, ...(spec.idempotent ? REPLAYED_RESPONSE_HEADER : {}) } }
             : {}),
-          ...(spec.success.schema ? { content: { 'application/json': { schema: spec.success.schema } } } : {}),
+          ...(spec.success.schema
+            ? { content: { 'application/json': { schema: spec.success.schema, ...exampleOf(spec.success.example) } } }
+            : {}),
         },
-        ...errorResponses,
+        ...problemResponsesOf(traits(scoped)),
       },
     });
     app.openapi(route, run);
   }
 }
+
+const exampleOf = (example: unknown) => (example === undefined ? {} : { example });
 
 /** A JSON answer (errors are problem+json answers: src/http/problem.ts). */
 export function jsonResponse<T extends object, S extends ContentfulStatusCode>(
@@ -330,5 +328,11 @@ export const UserIdParams = z.object({
     .max(255)
     .regex(/^[^/\u0000-\u001f\u007f]+$/, 'must hold no "/" and no control character')
     .refine((id) => id.trim() === id, 'must not begin or end with a space')
-    .openapi({ param: { name: 'id', in: 'path' }, example: '42', description: 'The user\'s id (SFTPGo API v2: its username)' }),
+    .openapi({
+      param: { name: 'id', in: 'path' },
+      example: '42',
+      description: "The user's id (SFTPGo API v2: its username)",
+      // The regex and the refine above as one pattern (`\s` is exactly what `trim` removes).
+      pattern: String.raw`^[^/\s\u0000-\u001f\u007f]([^/\u0000-\u001f\u007f]*[^/\s\u0000-\u001f\u007f])?$`,
+    }),
 });

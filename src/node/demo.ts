@@ -4,8 +4,10 @@
  * them in chunks of their own that a configured start never loads, and the Worker has no demo.
  */
 import { DEFAULT_PASSWORD_MIN_LENGTH, type GatewayConfig } from '../config.js';
-import type { Provider } from '../domain/model.js';
+import type { Provider, UserCreate } from '../domain/model.js';
+import type { ProviderAdapter } from '../provider-kit/adapter.js';
 import type { DemoBackend } from '../provider-kit/provider.js';
+import type { Logger } from '../observability/logger.js';
 
 /** Each provider's demo, by name: a provider added to the registry must add its demo here (the type says so). */
 const DEMOS: Record<Provider, () => Promise<{ startDemo(): Promise<DemoBackend[]> }>> = {
@@ -31,4 +33,25 @@ export async function startDemo(server: { host: string; port: number }): Promise
     backends: Object.fromEntries(started.map((demo) => [demo.name, demo.config])),
   };
   return { config, close: async () => void (await Promise.all(started.map((demo) => demo.close()))) };
+}
+
+/**
+ * The users every demo backend starts with, made in this order (on SFTPGo 1.x their ids are 1, 2
+ * and 3). The README's commands use them; names are 10+ characters, as SFTP To Go requires.
+ */
+export const DEMO_USERS: readonly UserCreate[] = [
+  {
+    username: 'alice_reports', accessLevel: 'read-write',
+    sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtGX+UUY6g7WO56G4c7+hBxv51CgNTZG1TYx1ucOfFJ alice@laptop'],
+  },
+  { username: 'bob_backups', accessLevel: 'read-only' },
+  { username: 'carol_archive', accessLevel: 'read-write', status: 'disabled' },
+];
+
+/** Creates DEMO_USERS on every demo backend through its adapter, as a caller's create would. */
+/** (Quietly: the first log line must be demo mode's own warning, which names these users.) */
+export async function seedDemoUsers(adapters: ReadonlyMap<string, ProviderAdapter>, logger: Logger): Promise<void> {
+  for (const [backend, adapter] of adapters) {
+    for (const user of DEMO_USERS) await adapter.createUser(user, { requestId: `demo-seed-${backend}`, logger });
+  }
 }

@@ -10,9 +10,10 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from '../http/app.js';
 import { createNodeAuditSink } from './audit.js';
+import { swaggerUiFromNodeModules } from './docs-assets.js';
 import { createNodeStore } from './store.js';
 import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, type GatewayConfig } from '../config.js';
-import { startDemo } from './demo.js';
+import { DEMO_USERS, seedDemoUsers, startDemo } from './demo.js';
 import { ListCache } from '../cache/list-cache.js';
 import { createNodeMetrics } from './metrics.js';
 import { createNodeLoggers } from './logger.js';
@@ -114,21 +115,26 @@ async function main(): Promise<void> {
   const transports = createNodeTransports();
   // Write routes' audit events: stdout (the logger's own stream), a file, or an HTTP receiver.
   const audit = createNodeAuditSink(config.audit, logger);
+  const adapters = createAdapters(config.backends, undefined, metrics, transports.transportFor);
+  if (demo) {
+    await seedDemoUsers(adapters, logger).catch((err: unknown) => fail(`demo mode could not create its users: ${err instanceof Error ? err.message : String(err)}`));
+  }
   const { app } = createApp({
-    config, adapters: createAdapters(config.backends, undefined, metrics, transports.transportFor), cache, logger, requestLogger, metrics,
+    config, adapters, cache, logger, requestLogger, metrics,
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
     audit,
     // Throttle counters in Redis with the Redis cache (shared by every instance), else in memory.
     limiters: nodeLimiters(store, config.cache.keyPrefix),
     clientAddress: socketPeer,
+    docsAssets: swaggerUiFromNodeModules(),
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, (info) => {
     const url = `http://${config.server.host}:${info.port}`;
     if (demo) {
       logger.warn(
-        { url, backends: Object.keys(config.backends), auth: 'none' },
-        `DEMO MODE: no GATEWAY_CONFIG, so no API keys are checked and both backends are built-in emulators. Listening on ${url}`,
+        { url, backends: Object.keys(config.backends), users: DEMO_USERS.map((u) => u.username), auth: 'none' },
+        `DEMO MODE: no GATEWAY_CONFIG, so no API keys are checked and every backend is a built-in emulator. Listening on ${url}`,
       );
     } else {
       logger.info({ url, backends: Object.keys(config.backends), cache: config.cache.driver }, `listening on ${url}`);

@@ -13,7 +13,7 @@
  *   The list cache's single-flight already joins concurrent misses within an isolate. Longer
  *   ones (an idempotency key's pending marker) go to KV, where other isolates see them;
  * - eventually consistent: a write is visible at once in the location that made it, elsewhere
- *   after KV propagates it (up to ~60 s). README "Cloudflare Workers" says what that means for
+ *   after KV propagates it (up to ~60 s). docs/workers.md says what that means for
  *   read-your-writes.
  */
 import type { CacheStore } from '../cache/store.js';

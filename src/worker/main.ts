@@ -12,6 +12,8 @@
  * - Throttling counts per isolate, by `CF-Connecting-IP`.
  * - Audit sinks: `stdout` (a `console.log` line per event) and `http` (each delivery handed to the
  *   request's `waitUntil`); `file` needs Node and is refused.
+ * - `/docs` is the server-rendered reference (src/http/docs.ts, as `/docs/plain` on Node): swagger-ui's
+ *   2 MB of assets stay out of the bundle (`npm run build:worker` refuses them).
  *
  * Nothing Node-only may be imported from here: `npm run build:worker` fails if it is.
  */
@@ -31,7 +33,7 @@ import { createLogger, isLevelName, type Logger } from '../observability/logger.
 import { problemResponse } from '../http/problem.js';
 import { backendIdentities, createAdapters, parseConfig } from '../providers.js';
 
-/** The Worker's bindings: see wrangler.toml and README "Cloudflare Workers". */
+/** The Worker's bindings: see wrangler.toml and docs/workers.md. */
 export interface Env {
   /** The gateway config's JSON text (CONTRACT §7). */
   GATEWAY_CONFIG?: string;
@@ -81,7 +83,7 @@ function build(configText: string | undefined, env: Env): Fetch {
     const { app } = createApp({
       config, adapters: createAdapters(config.backends), cache, logger, audit,
       // Cloudflare's edge sets it from the connection (a client cannot). Throttle counters are this
-      // isolate's own (the default): see README "Security".
+      // isolate's own (the default): see docs/security.md.
       clientAddress: (c) => c.req.header('cf-connecting-ip'),
     });
     logger.info({ backends: Object.keys(config.backends), cache: config.cache.driver }, 'gateway built for this isolate');

@@ -18,3 +18,18 @@ export async function spawnNodeEntry(name: string, opts: SpawnOptions, args: str
   const entry = await built.get(name)!;
   return spawn(process.execPath, ['--enable-source-maps', entry, ...args], opts);
 }
+
+/** `npm start` with no config on a free port: demo mode, once its DEMO MODE line names the URL. */
+export async function startDemoEntry(name: string): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const { GATEWAY_CONFIG: _config, NODE_ENV: _env, ...inherited } = process.env;
+  const child = await spawnNodeEntry(name, { env: { ...inherited, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  child.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+  for (let i = 0; i < 300; i++) {
+    const url = lines.map((l) => JSON.parse(l) as { msg?: string; url?: string }).find((l) => l.msg?.startsWith('DEMO MODE'))?.url;
+    if (url) return { child, url };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the demo did not start:\n${lines.join('\n')}`);
+}

@@ -1,15 +1,24 @@
 /** The configured backends, their capabilities, and a live health check of one. */
 import { z, createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Scope } from '../../config.js';
 import { Backend } from '../../domain/model.js';
 import { capabilitiesOf } from '../../provider-kit/adapter.js';
 import { mayReach } from '../../security/auth.js';
 import { authorize } from '../pipeline.js';
 import type { BackendEntry, GatewayEnv } from '../request-vars.js';
-import { BackendParam, errorResponses, jsonResponse, type RouteDeps } from '../route-kit.js';
+import { BackendParam, jsonResponse, type RouteDeps } from '../route-kit.js';
+import { backendExample, backendListExample } from '../openapi-examples.js';
+import { describeRoute, problemResponsesOf, securityOf, type RouteTraits } from '../openapi-route-doc.js';
+
+/** Both routes need a key with this scope: what `authorize` enforces below, and what the document says. */
+const SCOPE: Scope = 'read';
+const LIST: RouteTraits = { scope: SCOPE };
+/** Its health check never fails the request (an upstream that fails is `health.ok: false`): no 5xx. */
+const ONE: RouteTraits = { scope: SCOPE, backendParam: true };
 
 /**
  * A backend as known now: its server's versions once reached (null before), and the
- * capabilities and permission names that go with them (assumed until then; see README).
+ * capabilities and permission names that go with them (assumed until then; see docs/providers.md).
  */
 function describe(entry: BackendEntry): z.infer<typeof Backend> {
   const { adapter } = entry;
@@ -29,14 +38,21 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/backends', operationId: 'listBackends', tags: ['Backends'],
-      summary: 'List the backends this key may reach', security: [{ bearerAuth: [] }],
+      summary: 'List the backends this key may reach',
+      description: describeRoute({ description: 'Only the backends the key may use.', scope: LIST.scope }),
+      security: securityOf(LIST.scope),
       responses: {
-        200: { description: 'Backends', content: { 'application/json': { schema: z.object({ data: z.array(Backend) }).openapi('BackendList') } } },
-        ...errorResponses,
+        200: {
+          description: 'Backends',
+          content: {
+            'application/json': { schema: z.object({ data: z.array(Backend) }).openapi('BackendList'), example: backendListExample },
+          },
+        },
+        ...problemResponsesOf(LIST),
       },
     }),
     async (c) => {
-      const principal = await authorize(c, deps, 'read');
+      const principal = await authorize(c, deps, SCOPE);
       const data = [...deps.backends.values()].filter((b) => mayReach(principal, b.name)).map(describe);
       return jsonResponse(c, 200, { data });
     },
@@ -46,17 +62,20 @@ export function mountBackendRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps
     createRoute({
       method: 'get', path: '/v1/backends/{backend}', operationId: 'getBackend', tags: ['Backends'],
       summary: 'A backend with a live health check of its upstream',
-      description: 'An upstream that fails still answers 200, with `health.ok: false`. `circuit` is the state of the '
-        + "backend's circuit breaker: while it is open, the backend's calls answer 503 at once.",
-      security: [{ bearerAuth: [] }],
+      description: describeRoute({
+        description: 'An upstream that fails still answers 200, with `health.ok: false`. `circuit` is the state of the '
+          + "backend's circuit breaker: while it is open, the backend's calls answer 503 at once.",
+        scope: ONE.scope,
+      }),
+      security: securityOf(ONE.scope),
       request: { params: BackendParam },
       responses: {
-        200: { description: 'The backend', content: { 'application/json': { schema: Backend } } },
-        ...errorResponses,
+        200: { description: 'The backend', content: { 'application/json': { schema: Backend, example: backendExample } } },
+        ...problemResponsesOf(ONE),
       },
     }),
     async (c) => {
-      await authorize(c, deps, 'read', c.req.param('backend'));
+      await authorize(c, deps, SCOPE, c.req.param('backend'));
       const entry = c.get('backend');
       const started = performance.now();
       const result = await entry.adapter.health({ requestId: c.get('requestId'), logger: c.get('logger') });

@@ -5,6 +5,7 @@ import { invalidRequest } from '../../domain/errors.js';
 import { NetworkRule, networkRuleList, pageOf } from '../../domain/model.js';
 import { normalizeCidr } from '../../domain/cidr.js';
 import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import { networkRuleListExample, networkRuleSetExample, networkRulesInForceExample } from '../openapi-examples.js';
 
 const RuleSet = z.object({ data: networkRuleList() }).strict().openapi('NetworkRuleSet');
 
@@ -14,16 +15,19 @@ export function mountNetworkRuleRoutes(app: OpenAPIHono<GatewayEnv>, deps: Route
   mountBackendRoute(app, deps, {
     method: 'get', path: '/users/{id}/network-rules', operationId: 'listNetworkRules', tag, scope: 'read',
     capability: 'networkRules', summary: "List a user's network inbound rules", params: UserIdParams,
-    success: { status: 200, description: 'Every rule', schema: pageOf(NetworkRule, 'NetworkRuleList') },
+    success: { status: 200, description: 'Every rule', schema: pageOf(NetworkRule, 'NetworkRuleList'), example: networkRuleListExample },
   }, async (c, { params, operations, ctx }) =>
     jsonResponse(c, 200, { data: await operations.listNetworkRules(params.id, ctx), nextCursor: null }, { 'x-cache': 'BYPASS' }));
 
   mountBackendRoute(app, deps, {
     method: 'put', path: '/users/{id}/network-rules', operationId: 'replaceNetworkRules', tag, scope: 'write',
     capability: 'networkRules', summary: 'Replace the whole set of network inbound rules',
-    description: 'A bare IP becomes a /32 or /128; anything else that is not a CIDR is a 400.',
-    params: UserIdParams, body: RuleSet,
-    success: { status: 200, description: 'The rules now in force', schema: z.object({ data: z.array(NetworkRule) }) },
+    description: 'A bare IP becomes a /32 or /128; anything else that is not a CIDR is a 400. At most 100 rules; an ' +
+      '`id` given to two rules is a 400. SFTPGo holds only enabled rules of protocol `any` without a description (422).',
+    params: UserIdParams, body: RuleSet, bodyExample: networkRuleSetExample,
+    success: {
+      status: 200, description: 'The rules now in force', schema: z.object({ data: z.array(NetworkRule) }), example: networkRulesInForceExample,
+    },
   }, async (c, { params, body, operations, ctx }) => {
     const rules = body.data.map((rule, i) => {
       const cidr = normalizeCidr(rule.cidr);

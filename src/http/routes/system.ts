@@ -1,12 +1,13 @@
 /** Liveness, readiness and the API description: no key needed. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ListCache } from '../../cache/list-cache.js';
-import { renderDocs } from '../docs.js';
+import { mountDocs } from '../docs-routes.js';
+import type { SwaggerUiAssets } from '../docs-swagger-ui.js';
 import type { GatewayEnv } from '../request-vars.js';
 
 export function mountSystemRoutes(
   app: OpenAPIHono<GatewayEnv>,
-  deps: { cache: ListCache; backendCount: number; document: () => Record<string, unknown> },
+  deps: { cache: ListCache; backendCount: number; document: () => Record<string, unknown>; swaggerUi?: SwaggerUiAssets },
 ): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -18,7 +19,6 @@ export function mountSystemRoutes(
     return c.json({ status, config: 'ok', cache: { driver: deps.cache.driver, state: cache }, backends: deps.backendCount });
   });
 
-  let docsHtml: string | undefined;
   app.get('/openapi.json', (c) => c.json(deps.document()));
-  app.get('/docs', (c) => c.html((docsHtml ??= renderDocs(deps.document()))));
+  mountDocs(app, { document: deps.document, swaggerUi: deps.swaggerUi });
 }

@@ -11,6 +11,10 @@ import {
   type AdapterUser,
 } from '../../domain/model.js';
 import { UserIdParams, jsonResponse, mountBackendRoute, type RouteDeps } from '../route-kit.js';
+import {
+  createdUserExample, passwordInputExample, passwordRotationExample, updatedUserExample, userCreateExample, userExample,
+  userPageExample, userPatchExample,
+} from '../openapi-examples.js';
 import { listAnswerHeaders, listKey, pageKey, storedPageStep, wantsFreshRead } from './users-stored-page.js';
 
 const IncludeQuery = z
@@ -19,8 +23,11 @@ const IncludeQuery = z
   })
   .strict();
 export const ListQuery = IncludeQuery.extend({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().min(1).max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100).openapi({ description: 'Users per page', example: 50 }),
+  cursor: z.string().min(1).max(512).optional().openapi({
+    description: "The previous answer's `nextCursor`, unchanged, with the same filters and order",
+    example: 'eyJ2IjoxLCJvIjo1MCwicSI6Ijc0ZjJjOWExIn0',
+  }),
   username: z.string().min(1).max(255).optional().openapi({ description: 'Exact, case-sensitive match' }),
   status: UserStatus.optional(),
   order: z.enum(['asc', 'desc']).default('asc').openapi({ description: 'By username' }),
@@ -89,11 +96,12 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     method: 'get', path: '/users', operationId: 'listUsers', tag, scope: 'read',
     summary: 'List users',
     description: 'Cursor-paginated, filtered by exact `username` and `status`, ordered by username. ' +
-      'Answers say `X-Cache: HIT | MISS | BYPASS`; send `Cache-Control: no-cache` to read the upstream.',
+      'Answers say `X-Cache: HIT | MISS | BYPASS`; send `Cache-Control: no-cache` to read the upstream. ' +
+      'A query parameter not listed here is a 400.',
     query: ListQuery,
     // A stored page in its plainest query is answered there, before validation.
     before: storedPageStep(deps.cache),
-    success: { status: 200, description: 'A page of users', schema: UserPage },
+    success: { status: 200, description: 'A page of users', schema: UserPage, example: userPageExample },
   }, async (c, { query, backend, ctx }) => {
     const refresh = wantsFreshRead(c.req.header('cache-control'));
     const key = listKey(backend, query);
@@ -133,9 +141,10 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     method: 'post', path: '/users', operationId: 'createUser', tag, scope: 'write', idempotent: true,
     summary: 'Create a user',
     description: 'Omit `password` to have one generated: it is returned once, in this answer.',
-    body: UserCreate,
+    conflicts: 'the username is taken',
+    body: UserCreate, bodyExample: userCreateExample,
     success: {
-      status: 201, description: 'The created user', schema: CreatedUser,
+      status: 201, description: 'The created user', schema: CreatedUser, example: createdUserExample,
       headers: { Location: { description: 'The new user', schema: { type: 'string' } } },
     },
   }, async (c, { body, backend, ctx }) => {
@@ -151,7 +160,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
   mountBackendRoute(app, deps, {
     method: 'get', path: '/users/{id}', operationId: 'getUser', tag, scope: 'read',
     summary: 'Get a user', params: UserIdParams, query: IncludeQuery,
-    success: { status: 200, description: 'The user', schema: User },
+    success: { status: 200, description: 'The user', schema: User, example: userExample },
   }, async (c, { params, query, backend, ctx }) =>
     jsonResponse(c, 200, present(await backend.adapter.getUser(params.id, ctx), query.include === 'raw')));
 
@@ -162,8 +171,10 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
       'field by field; `sshKeys`, `networkRules` and `directoryPermissions` replace the whole set. `accessLevel` or ' +
       '`permissions` replace the root directory\'s permissions only; a patch that sets neither leaves every permission ' +
       'the provider holds as it was.',
-    params: UserIdParams, body: UserPatch,
-    success: { status: 200, description: 'The updated user', schema: User },
+    conflicts: "a new username is taken, the patch renames SFTP To Go's root credential, or it removes every SSH key " +
+      'of an SFTPGo user without a password',
+    params: UserIdParams, body: UserPatch, bodyExample: userPatchExample,
+    success: { status: 200, description: 'The updated user', schema: User, example: updatedUserExample },
   }, async (c, { params, body, backend, ctx }) => {
     checkPasswordLength(body.password, backend, deps.passwordMinLength);
     return jsonResponse(c, 200, present(await backend.adapter.updateUser(params.id, body, ctx), false));
@@ -171,7 +182,7 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
 
   mountBackendRoute(app, deps, {
     method: 'delete', path: '/users/{id}', operationId: 'deleteUser', tag, scope: 'write',
-    summary: 'Delete a user', params: UserIdParams,
+    summary: 'Delete a user', params: UserIdParams, conflicts: "the user is SFTP To Go's root credential",
     success: { status: 204, description: 'Deleted' },
   }, async (c, { params, backend, ctx }) => {
     await backend.adapter.deleteUser(params.id, ctx);
@@ -183,13 +194,15 @@ export function mountUserRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): 
     capability: 'passwordRotation', summary: 'Rotate the password',
     description: 'The new password is in this answer, once; it is never stored or shown again.',
     params: UserIdParams,
-    success: { status: 200, description: 'The new password', schema: PasswordRotation },
+    success: { status: 200, description: 'The new password', schema: PasswordRotation, example: passwordRotationExample },
   }, async (c, { params, operations, ctx }) =>
     jsonResponse(c, 200, await operations.rotatePassword(params.id, ctx), { 'cache-control': 'no-store' }));
 
   mountBackendRoute(app, deps, {
     method: 'put', path: '/users/{id}/password', operationId: 'setPassword', tag, scope: 'write',
-    capability: 'passwordSet', summary: 'Set a caller-chosen password', params: UserIdParams, body: PasswordInput,
+    capability: 'passwordSet', summary: 'Set a caller-chosen password', params: UserIdParams,
+    description: "Shorter than the gateway's `passwordMinLength` (default 12 code points) is a 400.",
+    body: PasswordInput, bodyExample: passwordInputExample,
     success: { status: 204, description: 'Set' },
   }, async (c, { params, body, backend, operations, ctx }) => {
     checkPasswordLength(body.password, backend, deps.passwordMinLength);
