@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -97,7 +97,8 @@ export async function buildWorker(opts: BuildOptions = {}): Promise<BuiltWorker>
   const outdir = resolve(ROOT, opts.outdir ?? 'dist/worker');
   mkdirSync(outdir, { recursive: true });
   const metafilePath = join(outdir, 'meta.json');
-  const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
+  // wrangler's package exports no subpaths: its bin is found beside its package.json.
+  const wrangler = join(dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'bin', 'wrangler.js');
   // The entry first: `--compatibility-flags` takes every word after it.
   const args = [wrangler, 'deploy', ...(opts.entry ? [opts.entry] : []), '--dry-run', '--outdir', outdir, '--metafile', metafilePath];
   for (const flag of opts.compatibilityFlags ?? []) args.push('--compatibility-flags', flag);

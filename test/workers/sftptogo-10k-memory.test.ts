@@ -5,13 +5,13 @@
  * loads all 10,000 credentials into the isolate; every later page is cut from that list (here
  * through the `kv` cache). On Cloudflare an isolate that goes over 128 MB is ended.
  *
- * workerd enforces no memory limit of its own (Cloudflare's limit enforcer is not part of it) and
- * Miniflare has no option for one, but V8 does: `--max-heap-size` in workerd's config
- * (`v8Flags`) caps every isolate's heap, and reaching it aborts workerd ("Reached heap limit"),
- * so every request after fails. That heap is what Cloudflare counts, besides WebAssembly memory
- * (the gateway has none). Miniflare cannot set `v8Flags` either, so workerd is started through a
- * wrapper (MINIFLARE_WORKERD_PATH) that adds them to the binary config Miniflare writes to its
- * stdin, then execs workerd under its own pid. The first test shows the cap bites.
+ * workerd enforces no memory limit of its own (Cloudflare's limit enforcer is not part of it), but
+ * V8 does: `--max-heap-size` in workerd's `v8Flags` caps every isolate's heap, and reaching it
+ * aborts workerd ("Reached heap limit"), so every request after fails. That heap is what
+ * Cloudflare counts, besides WebAssembly memory (the gateway has none). Miniflare passes
+ * `MINIFLARE_WORKERD_V8_FLAGS` to workerd as its `v8Flags`; workerd is started through a one-line
+ * wrapper (MINIFLARE_WORKERD_PATH) that only notes its pid, then execs it. The first test shows
+ * the cap bites.
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,85 +30,41 @@ const HEAP_CAP_MB = 128;
 const USERS = 10_000;
 const PAGE = 100;
 
-/**
- * Adds V8 flags to workerd's binary Cap'n Proto config (stdin to stdout): the root `Config`
- * struct's third pointer (`v8Flags @2 :List(Text)`, null as Miniflare writes it) becomes a far
- * pointer to a new segment holding the list. Plain JS: it runs in its own `node`, before workerd.
- */
-const ADD_V8_FLAGS = `
-const config = require('node:fs').readFileSync(0);
-const flags = JSON.parse(process.argv[2]);
-const segments = config.readUInt32LE(0) + 1;
-const headerBytes = (4 + 4 * segments + 7) & ~7;
-const root = config.readBigUInt64LE(headerBytes);
-const dataWords = Number((root >> 32n) & 0xffffn);
-if ((root & 3n) !== 0n || Number(root >> 48n) < 3) throw new Error('workerd config: unexpected root');
-const rootAt = 1 + Number(BigInt.asIntN(30, (root & 0xffffffffn) >> 2n));
-const slot = 8 * (rootAt + dataWords + 2);
-if (config.readBigUInt64LE(headerBytes + slot) !== 0n) throw new Error('workerd config: v8Flags already set');
-const texts = flags.map((f) => Buffer.from(f + '\\0'));
-const textWords = texts.map((t) => Math.ceil(t.length / 8));
-const words = 1 + flags.length + textWords.reduce((a, b) => a + b, 0);
-const added = Buffer.alloc(8 * words);
-added.writeBigUInt64LE(1n | ((6n | (BigInt(flags.length) << 3n)) << 32n), 0); // landing pad: list of pointers at word 1
-let at = 1 + flags.length;
-texts.forEach((t, i) => {
-  added.writeBigUInt64LE((BigInt(at - i - 2) << 2n) | 1n | ((2n | (BigInt(t.length) << 3n)) << 32n), 8 * (1 + i));
-  t.copy(added, 8 * at);
-  at += textWords[i];
-});
-const header = Buffer.alloc((4 + 4 * (segments + 1) + 7) & ~7);
-header.writeUInt32LE(segments, 0);
-for (let i = 0; i < segments; i++) header.writeUInt32LE(config.readUInt32LE(4 + 4 * i), 4 + 4 * i);
-header.writeUInt32LE(words, 4 + 4 * segments);
-const body = Buffer.from(config.subarray(headerBytes));
-body.writeBigUInt64LE(2n | (BigInt(segments) << 32n), slot); // far pointer to the new segment's word 0
-process.stdout.write(Buffer.concat([header, body, added]));
-`;
-
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/**
- * A workerd command for MINIFLARE_WORKERD_PATH that runs workerd with `v8Flags`, and the file
- * where it leaves workerd's pid (the same process: the wrapper execs it).
- */
-function workerdWithV8Flags(v8Flags: string[]): { dir: string; command: string; pidFile: string } {
+/** A workerd command for MINIFLARE_WORKERD_PATH that notes its pid in a file, then execs workerd (same pid). */
+function workerdNotingPid(): { dir: string; command: string; pidFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sftp-gateway-heap-cap-'));
   // The binary Miniflare would run.
   const workerd = process.env.MINIFLARE_WORKERD_PATH ?? (createRequire(import.meta.url)('workerd') as { default: string }).default;
-  const [patcher, config, pidFile, command] = ['add-v8-flags.cjs', 'config.bin', 'workerd.pid', 'workerd.sh']
-    .map((f) => join(dir, f)) as [string, string, string, string];
-  writeFileSync(patcher, ADD_V8_FLAGS);
-  writeFileSync(command, [
-    '#!/bin/sh',
-    `echo $$ > ${shQuote(pidFile)}`,
-    `${shQuote(process.execPath)} ${shQuote(patcher)} ${shQuote(JSON.stringify(v8Flags))} > ${shQuote(config)} || exit 1`,
-    `exec ${shQuote(workerd)} "$@" < ${shQuote(config)}`,
-    '',
-  ].join('\n'));
+  const [pidFile, command] = [join(dir, 'workerd.pid'), join(dir, 'workerd.sh')] as const;
+  writeFileSync(command, ['#!/bin/sh', `echo $$ > ${shQuote(pidFile)}`, `exec ${shQuote(workerd)} "$@"`, ''].join('\n'));
   chmodSync(command, 0o755);
   return { dir, command, pidFile };
 }
 
-/** startWorker, with workerd started through `command`; its pid, checked to be workerd's. */
+/** startWorker with the heap cap, workerd started through `command`; its pid, checked to be workerd's. */
 async function startCappedWorker(
   command: string, pidFile: string, bundlePath: string, bindings: Record<string, string>,
 ): Promise<{ worker: RunningWorker; pid: number }> {
-  const before = process.env.MINIFLARE_WORKERD_PATH;
+  const before = { path: process.env.MINIFLARE_WORKERD_PATH, flags: process.env.MINIFLARE_WORKERD_V8_FLAGS };
   process.env.MINIFLARE_WORKERD_PATH = command;
+  process.env.MINIFLARE_WORKERD_V8_FLAGS = `--max-heap-size=${HEAP_CAP_MB}`;
   try {
     const worker = await startWorker(bundlePath, bindings);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     if (existsSync(`/proc/${pid}/exe`)) expect(readlinkSync(`/proc/${pid}/exe`)).toMatch(/workerd$/);
     return { worker, pid };
   } finally {
-    if (before === undefined) delete process.env.MINIFLARE_WORKERD_PATH;
-    else process.env.MINIFLARE_WORKERD_PATH = before;
+    for (const [name, value] of [['MINIFLARE_WORKERD_PATH', before.path], ['MINIFLARE_WORKERD_V8_FLAGS', before.flags]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
 }
 
-let heapCap: ReturnType<typeof workerdWithV8Flags>;
-beforeAll(() => void (heapCap = workerdWithV8Flags([`--max-heap-size=${HEAP_CAP_MB}`])));
+let heapCap: ReturnType<typeof workerdNotingPid>;
+beforeAll(() => void (heapCap = workerdNotingPid()));
 afterAll(() => rmSync(heapCap.dir, { recursive: true, force: true }));
 
 /** workerd's stderr arrives a moment after a request fails: wait for the line. */
