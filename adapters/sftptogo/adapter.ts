@@ -18,7 +18,7 @@ import {
   addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules,
 } from './keys-and-rules.js';
 import {
-  createUser, deleteUser, getUser, listAllUsers, listUsers, rotatePassword, updateUser,
+  createUser, deleteUser, getUser, listAllUsers, listUsers, revealPassword, rotatePassword, updateUser,
 } from './users.js';
 
 /** The fields of the sftptogo column of CONTRACT §2 (its operations are the adapter's `operations`). */
@@ -66,6 +66,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     listAllUsers: (ctx) => listAllUsers(b, ctx),
     getUser: (id, ctx) => getUser(b, id, ctx),
     createUser: (input, ctx) => createUser(b, input, ctx),
+    revealPassword: (id, ctx) => revealPassword(b, id, ctx),
     updateUser: (id, patch, ctx) => updateUser(b, id, patch, ctx),
     deleteUser: (id, ctx) => deleteUser(b, id, ctx),
     health: (ctx) => health(b, ctx),

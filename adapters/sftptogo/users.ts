@@ -161,3 +161,12 @@ export async function rotatePassword(b: SftpToGoBackend, id: string, ctx: CallCo
   if (!after.Password) throw upstreamError('SFTP To Go rotated the password but did not give the new one back');
   return { password: after.Password, rotatedAt: isoFromTime(after.PasswordCreatedAt) ?? new Date().toISOString() };
 }
+
+/**
+ * The credential's live password (null when it has none), for a migration to carry it elsewhere.
+ * The caller must keep it out of every log line, answer and plan.
+ */
+export async function revealPassword(b: SftpToGoBackend, id: string, ctx: CallContext): Promise<string | null> {
+  const stored = await readCredential(b, credentialIdOf(id), ctx);
+  return stored.Password || null;
+}

@@ -103,6 +103,11 @@ export interface ProviderAdapter {
   listAllUsers?(ctx: CallContext): Promise<AdapterUser[]>;
   getUser(id: string, ctx: CallContext): Promise<AdapterUser>;
   createUser(input: UserCreate, ctx: CallContext): Promise<CreatedUserResult>;
+  /**
+   * The user's current password, where the provider reveals it (SFTP To Go); absent where it never
+   * does (SFTPGo). Null when the user has none. Only migrations read it: never log it or answer it.
+   */
+  revealPassword?(id: string, ctx: CallContext): Promise<string | null>;
   updateUser(id: string, patch: UserPatch, ctx: CallContext): Promise<AdapterUser>;
   deleteUser(id: string, ctx: CallContext): Promise<void>;
   /** A live check of the upstream; never throws. */
