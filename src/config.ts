@@ -148,6 +148,20 @@ export type GatewayConfig = Omit<z.infer<ReturnType<typeof gatewayConfigSchema>>
 /** `server.shutdownGraceMs` when the config does not say. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
+/**
+ * The shutdown grace period: `SHUTDOWN_GRACE_MS` (the environment's text) overrides
+ * `server.shutdownGraceMs`, in demo mode too. Throws a ConfigError naming it when it is no whole
+ * number of milliseconds from 0 to 600000.
+ */
+export function shutdownGraceMs(config: GatewayConfig, text: string | undefined): number {
+  if (text === undefined || text === '') return config.server.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) {
+    throw new ConfigError('SHUTDOWN_GRACE_MS', `"${text}" is not a whole number of milliseconds from 0 to 600000`);
+  }
+  return ms;
+}
+
 /** The KV namespace binding of the `kv` cache driver when `cache.kvBinding` is absent. */
 export const DEFAULT_KV_BINDING = 'GATEWAY_CACHE';
 

@@ -10,9 +10,17 @@ import { vocabularyOf } from '../src/domain/permissions.js';
 import { differences, droppedFields, type SideProfile, type UserFacts } from '../src/migration/field-rules.js';
 import { summaryOf, type PlanField, type PlannedUser } from '../src/migration/plan.js';
 import { rulesOf } from '../src/migration/target-rules.js';
+import * as sftpgoMapping from '../adapters/sftpgo/mapping.js';
+import * as sftptogoMapping from '../adapters/sftptogo/mapping.js';
+
+/** What each provider's adapter refuses, from the functions its adapter answers with. */
+const REFUSALS: Record<'sftptogo' | 'sftpgo', SideProfile['refusals']> = {
+  sftptogo: { usernameRefusal: sftptogoMapping.usernameRefusal, networkRuleRefusal: () => undefined },
+  sftpgo: { usernameRefusal: sftpgoMapping.usernameRefusal, networkRuleRefusal: sftpgoMapping.networkRuleRefusal },
+};
 
 const profile = (label: string, provider: 'sftptogo' | 'sftpgo', fields: SideProfile['fields'], names: readonly Permission[], networkRules = true): SideProfile => ({
-  label, provider, fields, vocab: vocabularyOf(names), sshKeys: true, networkRules, rules: rulesOf(provider),
+  label, provider, fields, vocab: vocabularyOf(names), sshKeys: true, networkRules, rules: rulesOf(provider), refusals: REFUSALS[provider],
 });
 const TOGO = profile('SFTP To Go', 'sftptogo', SFTPTOGO_FIELDS, BASIC_PERMISSIONS);
 const V09 = profile('SFTPGo 0.9.4', 'sftpgo', SFTPGO_FIELDS.list, BASIC_PERMISSIONS, false);
@@ -126,7 +134,7 @@ describe('target naming rules', () => {
     ['sftpgo', ' alice', 'SFTPGo usernames must not begin or end with a space'],
     ['sftpgo', 'x'.repeat(256), 'SFTPGo usernames are 1 to 255 characters'],
   ] as const)('%s %j', (provider, name, why) => {
-    expect(rulesOf(provider).usernameRefusal(name)).toBe(why);
+    expect(REFUSALS[provider].usernameRefusal(name)).toBe(why);
   });
 
   it('only SFTPGo 2.x may lowercase names', () => {

@@ -12,6 +12,7 @@ import {
 } from '../../src/provider-kit/index.js';
 import { OtherApiVersion, type ApiVersion, type VersionedAdapter } from './api-version.js';
 import type { SftpgoBackendConfig } from './config.js';
+import { networkRuleRefusal, usernameRefusal } from './mapping.js';
 import { createSftpgoV1Adapter } from './v1-adapter.js';
 import { createSftpgoV2Adapter } from './v2-adapter.js';
 
@@ -90,6 +91,8 @@ function createVersionFindingAdapter(config: SftpgoBackendConfig, deps: AdapterD
       return now().permissions;
     },
     server: () => chosen?.server?.() ?? { apiVersion: null, serverVersion: null },
+    usernameRefusal,
+    networkRuleRefusal,
     async resolve(ctx, capability) {
       const a = await current(ctx);
       await a.resolve?.(ctx, capability);

@@ -207,12 +207,34 @@ export function networkRulesToUpstream(rules: readonly NetworkRuleInput[], field
   rules.forEach((rule, i) => {
     const cidr = normalizeCidr(rule.cidr);
     if (!cidr) throw invalidRequest(`"${rule.cidr}" is not an IP address or a CIDR`, [{ path: `${field}.${i}.cidr`, message: 'not a CIDR' }]);
-    if (rule.protocol !== 'any') out.add(`${field}.${i}.protocol`, 'SFTPGo network rules apply to every protocol: send "any"');
-    if (!rule.enabled) out.add(`${field}.${i}.enabled`, 'SFTPGo has no disabled network rules: leave the rule out instead');
-    if (rule.description) out.add(`${field}.${i}.description`, 'SFTPGo network rules have no description: omit it or send null');
+    for (const part of RULE_PARTS_LOST) if (part.lost(rule)) out.add(`${field}.${i}.${part.field}`, part.message);
     if (!cidrs.includes(cidr)) cidrs.push(cidr);
   });
   return cidrs;
+}
+
+type RuleParts = Pick<NetworkRule, 'protocol' | 'enabled' | 'description'>;
+
+/** What of a rule SFTPGo cannot keep (it stores the CIDR alone): a write refuses it, a migration drops it. */
+const RULE_PARTS_LOST: ReadonlyArray<{ field: keyof RuleParts; lost(r: RuleParts): boolean; what(r: RuleParts): string; message: string }> = [
+  {
+    field: 'protocol', lost: (r) => r.protocol !== 'any', what: (r) => `its protocol (${r.protocol})`,
+    message: 'SFTPGo network rules apply to every protocol: send "any"',
+  },
+  {
+    field: 'enabled', lost: (r) => !r.enabled, what: () => 'its disabled state',
+    message: 'SFTPGo has no disabled network rules: leave the rule out instead',
+  },
+  {
+    field: 'description', lost: (r) => Boolean(r.description), what: () => 'its description',
+    message: 'SFTPGo network rules have no description: omit it or send null',
+  },
+];
+
+/** Why SFTPGo cannot hold `rule` as it is (see RULE_PARTS_LOST), or undefined. */
+export function networkRuleRefusal(rule: RuleParts): string | undefined {
+  const lost = RULE_PARTS_LOST.filter((part) => part.lost(rule)).map((part) => part.what(rule));
+  return lost.length === 0 ? undefined : `SFTPGo keeps only the CIDR of a rule (enabled, every protocol, no description): it cannot hold ${lost.join(', ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,9 +386,21 @@ function checkDisplayName(displayName: string | null | undefined, out: Unsupport
  * bounds the length), refused before any call. A server's own naming rules may refuse more.
  */
 export function checkUsername(username: string): void {
-  const why = username.includes('/') ? 'must not hold "/"' : username.trim() !== username ? 'must not begin or end with a space' : undefined;
+  const why = usernameFault(username);
   if (why) throw unsupportedField(`SFTPGo usernames ${why}`, undefined, [{ path: 'username', message: why }]);
 }
+
+const usernameFault = (username: string): string | undefined =>
+  username.includes('/') ? 'must not hold "/"' : username.trim() !== username ? 'must not begin or end with a space' : undefined;
+
+/** Why no SFTPGo takes `username`: checkUsername's rule, and the length a request's schema bounds. */
+export function usernameRefusal(username: string): string | undefined {
+  if (username.length === 0 || username.length > USERNAME_MAX) return `SFTPGo usernames are 1 to ${USERNAME_MAX} characters`;
+  const why = usernameFault(username);
+  return why === undefined ? undefined : `SFTPGo usernames ${why}`;
+}
+
+const USERNAME_MAX = 255;
 
 /** `${base}/${username}`, refusing a username that would point outside the base. */
 export function defaultHome(base: string, username: string): string {

@@ -21,7 +21,7 @@ import { operationsOver } from './operations.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { closeConnection, listConnections, listQuotaScans, startQuotaScan } from './connections-and-scans.js';
 import { health, server } from './health.js';
-import { vocabularyOfShape, type V1Shape } from './mapping.js';
+import { networkRuleRefusal, usernameRefusal, vocabularyOfShape, type V1Shape } from './mapping.js';
 import {
   addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules, rotatePassword, setPassword,
 } from './user-access.js';
@@ -61,6 +61,8 @@ export function createSftpgoV1Adapter(config: SftpgoBackendConfig, deps: Adapter
       return vocabularyOfShape(shape()).names;
     },
     server: () => server(b),
+    usernameRefusal,
+    networkRuleRefusal,
     async resolve(ctx, capability) {
       // Only what differs between the shapes needs the server found first.
       const differs = isOperationCapability(capability)

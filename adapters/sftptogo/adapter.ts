@@ -14,6 +14,7 @@ import {
 import { createSftpToGoBackend } from './backend.js';
 import type { SftpToGoBackendConfig } from './config.js';
 import { health } from './health.js';
+import { usernameRefusal } from './mapping.js';
 import {
   addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules,
 } from './keys-and-rules.js';
@@ -67,6 +68,8 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     getUser: (id, ctx) => getUser(b, id, ctx),
     createUser: (input, ctx) => createUser(b, input, ctx),
     revealPassword: (id, ctx) => revealPassword(b, id, ctx),
+    usernameRefusal,
+    networkRuleRefusal: () => undefined, // it holds a protocol, a state and a description per rule
     updateUser: (id, patch, ctx) => updateUser(b, id, patch, ctx),
     deleteUser: (id, ctx) => deleteUser(b, id, ctx),
     health: (ctx) => health(b, ctx),

@@ -211,10 +211,13 @@ export function toSshKey(k: UpstreamSshKey, parsed: ParsedSshKey | null): SshKey
 /** SFTP To Go's username rule (its create documentation): checked before any call. */
 export const USERNAME_RULE = /^[A-Za-z0-9_.-]{10,100}$/;
 
+/** Why SFTP To Go refuses `username` (USERNAME_RULE), or undefined. */
+export const usernameRefusal = (username: string): string | undefined =>
+  USERNAME_RULE.test(username) ? undefined : 'SFTP To Go usernames are 10 to 100 letters, digits, underscores, hyphens or periods';
+
 function checkUserName(username: string, out: UnsupportedFields): void {
-  if (!USERNAME_RULE.test(username)) {
-    out.add('username', 'SFTP To Go usernames are 10 to 100 letters, digits, underscores, hyphens or periods');
-  }
+  const why = usernameRefusal(username);
+  if (why) out.add('username', why);
 }
 
 /** What neither a create nor a patch may carry on SFTP To Go; null is a no-op (nothing to clear). */

@@ -5,7 +5,7 @@
  * never reaches the terminal.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, type GatewayConfig } from '../config.js';
+import { ConfigError, shutdownGraceMs, type GatewayConfig } from '../config.js';
 import { createNodeLogger } from '../node/logger.js';
 import { createNodeStore } from '../node/store.js';
 import { createAdapters, parseConfig } from '../providers.js';
@@ -39,7 +39,7 @@ export async function checkConfig(source: ConfigSource, env: NodeJS.ProcessEnv):
     throw new ConfigError(source.field, `cannot read ${source.path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   const config = parseConfig(text, env);
-  checkShutdownGrace(env.SHUTDOWN_GRACE_MS);
+  shutdownGraceMs(config, env.SHUTDOWN_GRACE_MS);
   checkLogLevel(env.LOG_LEVEL);
   // The Node store refuses `kv`; a redis store would connect, so only its settings are checked (by the schema).
   if (config.cache.driver !== 'redis') await createNodeStore(config.cache, createNodeLogger({ level: 'silent', destination: discard }));
@@ -75,15 +75,6 @@ export function configErrorLine(err: ConfigError): string {
 }
 
 const discard = { write: () => {} };
-
-/** As src/node/main.ts's `shutdownGraceMs` (kept in step by test/cli-check-config.test.ts). */
-function checkShutdownGrace(text: string | undefined): void {
-  if (text === undefined || text === '') return;
-  const ms = Number(text);
-  if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) {
-    throw new ConfigError('SHUTDOWN_GRACE_MS', `"${text}" is not a whole number of milliseconds from 0 to 600000`);
-  }
-}
 
 /** The start hands LOG_LEVEL to pino, which throws on a name it does not know. */
 function checkLogLevel(level: string | undefined): void {

@@ -3,7 +3,7 @@
  * target (`droppedFields`), and where a target's same-named user differs from what would be
  * carried (`differences`). No I/O: the planner reads both sides and passes in what it found.
  */
-import type { FieldCapabilities } from '../provider-kit/adapter.js';
+import type { FieldCapabilities, ProviderAdapter } from '../provider-kit/adapter.js';
 import type { Limits, NetworkRule, Provider, SshKey, User } from '../domain/model.js';
 import {
   accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, type Vocabulary,
@@ -21,6 +21,8 @@ export interface SideProfile {
   sshKeys: boolean;
   networkRules: boolean;
   rules: ProviderRules;
+  /** What its adapter refuses before any call: usernames it cannot have, rules it cannot hold. */
+  refusals: Pick<ProviderAdapter, 'usernameRefusal' | 'networkRuleRefusal'>;
 }
 
 /** The user fields the rules read. */
@@ -91,7 +93,7 @@ function ruleDrops(rules: NetworkRule[] | null, to: SideProfile): DroppedField[]
   return [...rules]
     .sort((a, b) => (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0))
     .flatMap((rule) => {
-      const why = to.rules.ruleRefusal(rule);
+      const why = to.refusals.networkRuleRefusal(rule);
       return why === undefined ? [] : [{ field: 'networkRules' as const, cidr: rule.cidr, why }];
     });
 }

@@ -37,7 +37,7 @@ function conflictOf(
   existing: AdapterUser | undefined,
   to: SideProfile,
 ): string | undefined {
-  const refused = to.rules.usernameRefusal(targetName);
+  const refused = to.refusals.usernameRefusal(targetName);
   if (refused !== undefined) return `${to.label} cannot have the username "${targetName}": ${refused}`;
   if (sameTarget.length > 1) {
     const others = sameTarget.filter((n) => n !== username).map((n) => `"${n}"`).join(', ');

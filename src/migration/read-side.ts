@@ -40,6 +40,7 @@ export function profileOf(side: MigrationSide): SideProfile {
     sshKeys: adapter.operations.sshKeys !== undefined,
     networkRules: adapter.operations.networkRules !== undefined,
     rules,
+    refusals: adapter,
   };
 }
 

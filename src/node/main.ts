@@ -12,7 +12,7 @@ import { createApp } from '../http/app.js';
 import { createNodeAuditSink } from './audit.js';
 import { swaggerUiFromNodeModules } from './docs-assets.js';
 import { createNodeStore } from './store.js';
-import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, type GatewayConfig } from '../config.js';
+import { ConfigError, shutdownGraceMs } from '../config.js';
 import { DEMO_USERS, seedDemoUsers, startDemo } from './demo.js';
 import { ListCache } from '../cache/list-cache.js';
 import { createNodeMetrics } from './metrics.js';
@@ -21,17 +21,6 @@ import { backendIdentities, createAdapters, parseConfig } from '../providers.js'
 import { trackConnections } from './shutdown.js';
 import { nodeLimiters, socketPeer } from './throttle.js';
 import { createNodeTransports } from './transport.js';
-
-/** `SHUTDOWN_GRACE_MS` overrides `server.shutdownGraceMs`, in demo mode too. */
-function shutdownGraceMs(config: GatewayConfig): number {
-  const text = process.env.SHUTDOWN_GRACE_MS;
-  if (text === undefined || text === '') return config.server.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
-  const ms = Number(text);
-  if (!Number.isInteger(ms) || ms < 0 || ms > 600_000) {
-    throw new ConfigError('SHUTDOWN_GRACE_MS', `"${text}" is not a whole number of milliseconds from 0 to 600000`);
-  }
-  return ms;
-}
 
 /** How long pending audit deliveries may take at shutdown, after the drain. */
 const AUDIT_CLOSE_MS = 2000;
@@ -98,7 +87,7 @@ async function main(): Promise<void> {
     }
     return parseConfig(text, process.env);
   });
-  const graceMs = await orFail(() => shutdownGraceMs(config));
+  const graceMs = await orFail(() => shutdownGraceMs(config, process.env.SHUTDOWN_GRACE_MS));
 
   const { logger, requestLogger } = createNodeLoggers({ level: process.env.LOG_LEVEL ?? config.logLevel });
   const store = await orFail(() => createNodeStore(config.cache, logger));

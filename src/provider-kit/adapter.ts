@@ -86,6 +86,10 @@ export interface ProviderAdapter {
   readonly operations: Operations;
   /** The permission names this backend can grant, in canonical order (as certain as `fields`). */
   readonly permissions: readonly Permission[];
+  /** Why this backend refuses `username` whatever its state (its provider's own rule, checked before any call), or undefined. */
+  usernameRefusal(username: string): string | undefined;
+  /** Why this backend cannot hold `rule` as it is (it would be lost or widen access), or undefined. */
+  networkRuleRefusal(rule: Pick<NetworkRule, 'protocol' | 'enabled' | 'description'>): string | undefined;
   /** The server's API and own version, as found; absent where the provider has neither. */
   server?(): ServerInfo;
   /**
