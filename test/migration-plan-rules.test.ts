@@ -147,7 +147,7 @@ describe('target naming rules', () => {
 describe('summaryOf', () => {
   it('counts each dropped field once per user, in field order', () => {
     const planned = (action: PlannedUser['action'], dropped: PlanField[], extra: Partial<PlannedUser> = {}): PlannedUser => ({
-      username: 'u', sourceId: '1', targetUsername: 'u', action, password: 'generated',
+      username: 'u', sourceId: '1', targetUsername: 'u', action, password: 'generated', narrowed: [],
       dropped: dropped.map((field) => ({ field, why: '' })), ...extra,
     });
     expect(summaryOf([

@@ -139,6 +139,7 @@ describe('SFTP To Go → SFTPGo 1.x', () => {
           why: 'SFTPGo keeps only the CIDR of a rule (enabled, every protocol, no description): it cannot hold its protocol (sftp), its description',
         },
       ],
+      narrowed: [],
       password: 'carried',
     });
   });
@@ -169,6 +170,8 @@ describe('SFTP To Go → SFTPGo 1.x', () => {
       // The root credential has an alias, and SFTP To Go's default rule: one protocol, with a description.
       dropped: { displayName: 2, networkRules: 2 },
       password: { carried: 4, generated: 0 },
+      narrowed: 0,
+      blocked: 0,
       unknownUsernames: 0,
     });
     expect(plan.unknownUsernames).toEqual([]);
@@ -412,7 +415,7 @@ describe('SFTPGo 1.x → SFTPGo 2.x', () => {
         source: { maxSessions: 2, quotaBytes: null, quotaFiles: null, uploadKBps: null, downloadKBps: null },
         target: { maxSessions: null, quotaBytes: null, quotaFiles: null, uploadKBps: null, downloadKBps: null },
       },
-      { field: 'networkRules', source: ['10.0.0.0/8'], target: [] },
+      { field: 'networkRules', source: ['10.0.0.0/8'], target: ['any address'] },
     ]);
   });
 

@@ -85,17 +85,35 @@ function directoryDrops(dirs: Record<string, User['permissions']> | null, to: Si
   });
 }
 
+/** A prefix length of 0: every address (SFTP To Go's default rule is `0.0.0.0/0`). */
+const isAnywhere = (cidr: string) => cidr.endsWith('/0');
+
+/**
+ * Network rules are allow-lists: losing some enabled rules narrows where a user may connect from,
+ * losing every enabled one lets it connect from anywhere (`widens`). Disabled rules allow nothing.
+ */
 function ruleDrops(rules: NetworkRule[] | null, to: SideProfile): DroppedField[] {
   if (rules === null || rules.length === 0) return [];
+  const enabled = rules.filter((r) => r.enabled);
   if (!to.networkRules) {
-    return [{ field: 'networkRules', why: `${to.label} has no network rules: the user could connect from any address` }];
+    return [{
+      field: 'networkRules', why: `${to.label} has no network rules: the user could connect from any address`,
+      ...(enabled.length > 0 ? { widens: true as const } : {}),
+    }];
   }
-  return [...rules]
+  const refused = [...rules]
     .sort((a, b) => (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0))
     .flatMap((rule) => {
       const why = to.refusals.networkRuleRefusal(rule);
-      return why === undefined ? [] : [{ field: 'networkRules' as const, cidr: rule.cidr, why }];
+      return why === undefined ? [] : [{ rule, why }];
     });
+  // A rule for every address allowed anything already: losing it widens nothing.
+  const widens = enabled.length > 0 && !enabled.some((r) => isAnywhere(r.cidr)) && enabled.every((r) => refused.some((d) => d.rule === r));
+  return refused.map(({ rule, why }) => ({
+    field: 'networkRules' as const, cidr: rule.cidr,
+    why: widens && rule.enabled ? `${why}; with no enabled rule left the user could connect from any address` : why,
+    ...(widens && rule.enabled ? { widens: true as const } : {}),
+  }));
 }
 
 /**
@@ -114,7 +132,7 @@ export function droppedFields(source: UserFacts, to: SideProfile): DroppedField[
       why: `${to.label} jails every user in its home directory: the jail ${u.chrootDirectory} apart from the home cannot be kept`,
     });
   }
-  if (u.expiresAt !== null && !to.fields.expiration) out.push({ field: 'expiresAt', why: `${to.label} users do not expire` });
+  if (u.expiresAt !== null && !to.fields.expiration) out.push({ field: 'expiresAt', why: `${to.label} users do not expire`, widens: true });
   if (hasLimits(u.limits) && !to.fields.limits) out.push({ field: 'limits', why: `${to.label} has no per-user limits` });
   if (u.displayName && !to.fields.displayName) out.push({ field: 'displayName', why: `${to.label} has no display name` });
   if (source.sshKeys !== null && source.sshKeys.length > 0 && !to.sshKeys) {
@@ -129,7 +147,14 @@ export function droppedFields(source: UserFacts, to: SideProfile): DroppedField[
 
 const sortedUnique = (values: Iterable<string>) => [...new Set(values)].sort();
 const fingerprints = (keys: SshKey[]) => sortedUnique(keys.map((k) => k.fingerprint));
-const cidrs = (rules: NetworkRule[]) => sortedUnique(rules.map((r) => r.cidr));
+/**
+ * Where a rule set lets the user connect from: the enabled rules' CIDRs, or "any address" for no
+ * enabled rule or one for every address (a target may add its own allow-all rule to a new user).
+ */
+const allowedFrom = (rules: NetworkRule[]) => {
+  const enabled = rules.filter((r) => r.enabled).map((r) => r.cidr);
+  return enabled.length === 0 || enabled.some(isAnywhere) ? ['any address'] : sortedUnique(enabled);
+};
 const NO_LIMITS: Limits = { maxSessions: null, quotaBytes: null, quotaFiles: null, uploadKBps: null, downloadKBps: null };
 const limitsOf = (l: Limits | null): Limits => ({ ...NO_LIMITS, ...l });
 const directoriesOf = (d: Record<string, User['permissions']> | null) =>
@@ -168,7 +193,7 @@ export function differences(source: UserFacts, target: UserFacts, from: SideProf
   if (both('displayName')) check('displayName', s.displayName || null, t.displayName || null);
   if (source.sshKeys !== null && target.sshKeys !== null) check('sshKeys', fingerprints(source.sshKeys), fingerprints(target.sshKeys));
   if (source.networkRules !== null && target.networkRules !== null) {
-    check('networkRules', cidrs(source.networkRules), cidrs(target.networkRules));
+    check('networkRules', allowedFrom(source.networkRules), allowedFrom(target.networkRules));
   }
   return out;
 }

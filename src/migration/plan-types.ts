@@ -28,6 +28,28 @@ export interface DroppedField {
   directory?: string;
   /** For one network rule: its CIDR. */
   cidr?: string;
+  /**
+   * Losing it would give the user more than the source allows (no expiry, any address): a run
+   * skips the user unless asked to accept that (`acceptWidening`).
+   */
+  widens?: true;
+}
+
+/** A permission set a run gives a narrower level, because the target cannot store it (`narrow`). */
+export interface NarrowedField {
+  field: 'accessLevel' | 'permissions' | 'directoryPermissions';
+  /** For one sub-directory: which one (absent for the root, or for all directories folded into it). */
+  directory?: string;
+  /** The level the target gets: the nearest one inside what the source grants. */
+  level: FixedLevel;
+}
+
+/** What a run may do with what the target cannot hold as it is. */
+export interface MigrationPolicy {
+  /** Give a permission set the target cannot store its nearest narrower level (never a broader one); else skip the user. */
+  narrow: boolean;
+  /** Migrate a user even when a field lost on the way widens its access (no expiry, any address); else skip it. */
+  acceptWidening: boolean;
 }
 
 /** One field where the source user and the target's same-named user disagree. */
@@ -53,6 +75,10 @@ export interface PlannedUser {
   /** `conflict`: why the target cannot have this user. */
   why?: string;
   dropped: DroppedField[];
+  /** What a run gives a narrower level (only with `narrow`). */
+  narrowed: NarrowedField[];
+  /** Why a run would skip this user under the plan's policy (a `create` only). */
+  blocked?: string;
   /**
    * `carried`: the source reveals the password and the target can set it. `generated`: the target
    * makes a new one, reported once when the migration runs.
@@ -75,12 +101,16 @@ export interface PlanSummary {
   /** How many users lose each field (a user with two dropped rules counts once). */
   dropped: Partial<Record<PlanField, number>>;
   password: { carried: number; generated: number };
+  /** Users a run would give a narrower level, and users it would skip (see `blocked`). */
+  narrowed: number;
+  blocked: number;
   unknownUsernames: number;
 }
 
 export interface MigrationPlan {
   from: PlannedBackend;
   to: PlannedBackend;
+  policy: MigrationPolicy;
   /** Sorted by source username (code-unit order). */
   users: PlannedUser[];
   /** Names asked for in `usernames` that the source does not have, sorted. */

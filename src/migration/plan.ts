@@ -5,8 +5,9 @@
  */
 import type { AdapterUser } from '../domain/model.js';
 import type { CallContext } from '../provider-kit/adapter.js';
+import { carry, type Carried } from './carry.js';
 import { differences, droppedFields, type SideProfile, type UserFacts } from './field-rules.js';
-import { PLAN_FIELDS, type MigrationPlan, type PlannedUser, type PlanSummary } from './plan-types.js';
+import { PLAN_FIELDS, type MigrationPlan, type MigrationPolicy, type PlannedUser, type PlanSummary } from './plan-types.js';
 import {
   describeSide, factsOf, listEveryUser, mapFewAtATime, profileOf, resolveSide, type MigrationSide,
 } from './read-side.js';
@@ -17,6 +18,16 @@ export type * from './plan-types.js';
 export interface PlanOptions {
   /** Only these source users; a name the source does not have is reported in `unknownUsernames`. */
   usernames?: string[];
+  /** What a run does with what the target cannot hold: narrow permission sets, accept wider access. */
+  narrow?: boolean;
+  acceptWidening?: boolean;
+}
+
+/** A plan, and for the run what it needs of each user beyond the plan's data (never a password). */
+export interface PreparedPlan {
+  plan: MigrationPlan;
+  /** By source username: the create request a run sends. */
+  carried: ReadonlyMap<string, Carried>;
 }
 
 const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -61,6 +72,17 @@ export async function planMigration(
   options: PlanOptions,
   ctx: CallContext,
 ): Promise<MigrationPlan> {
+  return (await preparePlan(source, target, options, ctx)).plan;
+}
+
+/** `planMigration`, keeping what a run needs of each user. */
+export async function preparePlan(
+  source: MigrationSide,
+  target: MigrationSide,
+  options: PlanOptions,
+  ctx: CallContext,
+): Promise<PreparedPlan> {
+  const policy: MigrationPolicy = { narrow: options.narrow ?? false, acceptWidening: options.acceptWidening ?? false };
   await Promise.all([resolveSide(source, ctx), resolveSide(target, ctx)]);
   const from = profileOf(source);
   const to = profileOf(target);
@@ -85,18 +107,21 @@ export async function planMigration(
     source, target, from, to, ctx, nameOnTarget, onTarget, landing,
     reveal: source.adapter.revealPassword?.bind(source.adapter),
     targetSetsPasswords: target.adapter.operations.passwordSet !== undefined,
+    policy,
   };
-  const users = await mapFewAtATime(chosen, (u) => planUser(u, planning));
+  const planned = await mapFewAtATime(chosen, (u) => planUser(u, planning));
+  const users = planned.map((p) => p.user);
 
   const plan: MigrationPlan = {
     from: describeSide(source),
     to: describeSide(target),
+    policy,
     users: users.map(ordered),
     unknownUsernames,
     summary: summaryOf(users, unknownUsernames.length),
   };
   ctx.logger.info({ from: source.name, to: target.name, ...plan.summary.actions, unknown: unknownUsernames.length }, 'migration planned');
-  return plan;
+  return { plan, carried: new Map(planned.map((p) => [p.user.username, p.carried])) };
 }
 
 /** What planning one user needs to know of the whole migration. */
@@ -113,28 +138,37 @@ interface Planning {
   landing: ReadonlyMap<string, string[]>;
   reveal: ((id: string, ctx: CallContext) => Promise<string | null>) | undefined;
   targetSetsPasswords: boolean;
+  policy: MigrationPolicy;
 }
 
-async function planUser(u: AdapterUser, p: Planning): Promise<PlannedUser> {
+async function planUser(u: AdapterUser, p: Planning): Promise<{ user: PlannedUser; carried: Carried }> {
   const targetName = p.nameOnTarget(u.username);
   const existing = p.onTarget.get(targetName);
   const facts = await factsOf(p.source, u, p.ctx);
   // The password itself is only tested for presence, never kept.
   const carried = p.targetSetsPasswords && p.reveal !== undefined && Boolean(await p.reveal(u.id, p.ctx));
+  const dropped = droppedFields(facts, p.to);
+  const made = carry(facts, dropped, p.from, p.to, targetName, p.policy);
   const planned: PlannedUser = {
     username: u.username,
     sourceId: u.id,
     targetUsername: targetName,
     action: 'create',
-    dropped: droppedFields(facts, p.to),
+    dropped,
+    narrowed: made.narrowed,
+    ...(made.blocked !== undefined ? { blocked: made.blocked } : {}),
     password: carried ? 'carried' : 'generated',
   };
   const why = conflictOf(u.username, targetName, p.landing.get(targetName) ?? [], existing, p.to);
-  if (why !== undefined) return { ...planned, action: 'conflict', ...(existing ? { targetId: existing.id } : {}), why };
-  if (existing === undefined) return planned;
+  if (why !== undefined) return { user: { ...planned, action: 'conflict', ...(existing ? { targetId: existing.id } : {}), why }, carried: made };
+  if (existing === undefined) return { user: planned, carried: made };
   const there: UserFacts = await factsOf(p.target, existing, p.ctx);
-  const diff = differences(facts, there, p.from, p.to);
-  return { ...planned, action: 'exists', targetId: existing.id, comparison: diff.length === 0 ? 'same' : 'differs', differences: diff };
+  // Compared with what a run would have made of the user (its narrowed levels, its carried rules).
+  const diff = differences(made.intended, there, p.from, p.to);
+  const user: PlannedUser = {
+    ...planned, action: 'exists', targetId: existing.id, comparison: diff.length === 0 ? 'same' : 'differs', differences: diff,
+  };
+  return { user, carried: made };
 }
 
 /** The same keys in the same order for every user, so that a serialized plan is stable. */
@@ -148,6 +182,9 @@ function ordered(p: PlannedUser): PlannedUser {
     ...(p.comparison !== undefined ? { comparison: p.comparison, differences: p.differences ?? [] } : {}),
     ...(p.why !== undefined ? { why: p.why } : {}),
     dropped: p.dropped,
+    narrowed: p.narrowed,
+    // Only a user a run would create can be skipped for it.
+    ...(p.blocked !== undefined && p.action === 'create' ? { blocked: p.blocked } : {}),
     password: p.password,
   };
 }
@@ -159,12 +196,16 @@ export function summaryOf(users: readonly PlannedUser[], unknownUsernames: numbe
     comparisons: { same: 0, differs: 0 },
     dropped: {},
     password: { carried: 0, generated: 0 },
+    narrowed: 0,
+    blocked: 0,
     unknownUsernames,
   };
   for (const u of users) {
     summary.actions[u.action] += 1;
     if (u.comparison) summary.comparisons[u.comparison] += 1;
     summary.password[u.password] += 1;
+    if (u.narrowed.length > 0) summary.narrowed += 1;
+    if (u.blocked !== undefined && u.action === 'create') summary.blocked += 1;
   }
   for (const field of PLAN_FIELDS) {
     const losing = users.filter((u) => u.dropped.some((d) => d.field === field)).length;

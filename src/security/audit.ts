@@ -25,7 +25,8 @@ export const AUDIT_ACTIONS = {
   closeConnection: 'connection.close',
   startQuotaScan: 'quotaScan.start',
 } as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
+/** A write route's action, or a user created by a migration run (one event per user, src/migration/run.ts). */
+export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS] | 'user.migrate';
 
 /**
  * The action of a write route's operationId; a write route without one is a programming error
