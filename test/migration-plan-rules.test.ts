@@ -8,8 +8,11 @@ import { SFTPTOGO_FIELDS } from '../adapters/sftptogo/adapter.js';
 import { BASIC_PERMISSIONS, PERMISSIONS, type NetworkRule, type Permission, type User } from '../src/domain/model.js';
 import { vocabularyOf } from '../src/domain/permissions.js';
 import { differences, droppedFields, type SideProfile, type UserFacts } from '../src/migration/field-rules.js';
+import type { ServerInfo } from '../src/provider-kit/adapter.js';
+import { carry } from '../src/migration/carry.js';
 import { summaryOf, type PlanField, type PlannedUser } from '../src/migration/plan.js';
-import { rulesOf } from '../src/migration/target-rules.js';
+import { sftpgoNaming } from '../adapters/sftpgo/naming.js';
+import { createSftpToGoAdapter } from '../adapters/sftptogo/adapter.js';
 import * as sftpgoMapping from '../adapters/sftpgo/mapping.js';
 import * as sftptogoMapping from '../adapters/sftptogo/mapping.js';
 
@@ -19,9 +22,16 @@ const REFUSALS: Record<'sftptogo' | 'sftpgo', SideProfile['refusals']> = {
   sftpgo: { usernameRefusal: sftpgoMapping.usernameRefusal, networkRuleRefusal: sftpgoMapping.networkRuleRefusal },
 };
 
-const profile = (label: string, provider: 'sftptogo' | 'sftpgo', fields: SideProfile['fields'], names: readonly Permission[], networkRules = true): SideProfile => ({
-  label, provider, fields, vocab: vocabularyOf(names), sshKeys: true, networkRules, rules: rulesOf(provider), refusals: REFUSALS[provider],
-});
+/** How each provider names users, as its adapter says (SFTPGo's by the server found). */
+const NAMING = {
+  sftptogo: createSftpToGoAdapter({ provider: 'sftptogo', baseUrl: 'http://127.0.0.1:9', organizationId: 'org', apiKey: 'k', timeoutMs: 1000 }, { backend: 't' }).naming,
+  sftpgo: (server: ServerInfo) => sftpgoNaming(() => server),
+};
+const profile = (label: string, provider: 'sftptogo' | 'sftpgo', fields: SideProfile['fields'], names: readonly Permission[], networkRules = true): SideProfile => {
+  const [, version] = label.split(' ');
+  const rules = provider === 'sftptogo' ? NAMING.sftptogo : NAMING.sftpgo({ apiVersion: version!.startsWith('2') ? 'v2' : 'v1', serverVersion: version! });
+  return { label, provider, fields, vocab: vocabularyOf(names), sshKeys: true, networkRules, rules, refusals: REFUSALS[provider] };
+};
 const TOGO = profile('SFTP To Go', 'sftptogo', SFTPTOGO_FIELDS, BASIC_PERMISSIONS);
 const V09 = profile('SFTPGo 0.9.4', 'sftpgo', SFTPGO_FIELDS.list, BASIC_PERMISSIONS, false);
 const V1 = profile('SFTPGo 1.2.2', 'sftpgo', SFTPGO_FIELDS.map, PERMISSIONS.slice(0, 11));
@@ -138,9 +148,11 @@ describe('target naming rules', () => {
   });
 
   it('only SFTPGo 2.x may lowercase names', () => {
-    expect(rulesOf('sftpgo').mayLowercase({ apiVersion: 'v2', serverVersion: '2.7.5' })).toBe(true);
-    expect(rulesOf('sftpgo').mayLowercase({ apiVersion: 'v1', serverVersion: '1.2.2' })).toBe(false);
-    expect(rulesOf('sftptogo').mayLowercase(undefined)).toBe(false);
+    expect(NAMING.sftpgo({ apiVersion: 'v2', serverVersion: '2.7.5' }).mayLowercase()).toBe(true);
+    expect(NAMING.sftpgo({ apiVersion: 'v1', serverVersion: '1.2.2' }).mayLowercase()).toBe(false);
+    expect(NAMING.sftpgo({ apiVersion: null, serverVersion: null }).label()).toBe('SFTPGo');
+    expect(NAMING.sftptogo.mayLowercase()).toBe(false);
+    expect(V1.label).toBe(V1.rules.label());
   });
 });
 
@@ -160,7 +172,100 @@ describe('summaryOf', () => {
       comparisons: { same: 1, differs: 0 },
       dropped: { displayName: 2, networkRules: 1 },
       password: { carried: 0, generated: 3 },
+      narrowed: 0,
+      blocked: 0,
       unknownUsernames: 2,
     });
+  });
+});
+
+describe('what a run carries (carry): narrowing, skipping, widening', () => {
+  const STRICT = { narrow: false, acceptWidening: false };
+  const NARROW = { narrow: true, acceptWidening: false };
+  const carried = (source: UserFacts, from: SideProfile, to: SideProfile, policy = STRICT) =>
+    carry(source, droppedFields(source, to), from, to, 'acme', policy);
+
+  it.each([
+    // [name, source, from, to, narrow's level (undefined: carried as is), strict run blocked?]
+    ['a level both store', facts(), V1, TOGO, undefined, false],
+    ['a custom set into SFTP To Go narrows to the largest level inside it', facts({ accessLevel: 'custom', permissions: ['list', 'download', 'upload'] }), V1, TOGO, 'read-only', true],
+    ['upload only: write-only is inside', facts({ accessLevel: 'custom', permissions: ['upload', 'overwrite', 'delete', 'rename', 'create_dirs'] }), V1, TOGO, 'write-only', true],
+    ['a custom set into SFTPGo is kept', facts({ accessLevel: 'custom', permissions: ['list', 'upload'] }), V1, V2, undefined, false],
+    ['2.x copy into 1.x: the set without it, as its nearest level', facts({ accessLevel: 'custom', permissions: ['list', 'download', 'copy'] }), V2, V1, 'read-only', true],
+  ] as const)('%s', (_name, source, from, to, level, blockedWhenStrict) => {
+    const strict = carried(source, from, to);
+    expect(strict.blocked !== undefined, 'strict run skips it').toBe(blockedWhenStrict);
+    const narrow = carried(source, from, to, NARROW);
+    expect(narrow.blocked).toBeUndefined();
+    if (level === undefined) {
+      expect(narrow.narrowed).toEqual([]);
+      expect(narrow.intended.user.permissions).toEqual(source.user.permissions);
+    } else {
+      expect(narrow.narrowed).toEqual([{ field: expect.any(String), level }]);
+      expect(narrow.input.accessLevel).toBe(level);
+      // Never broader: every name the target gets, the source granted.
+      for (const p of narrow.intended.user.permissions) expect(source.user.permissions).toContain(p);
+    }
+  });
+
+  it('"none" into SFTPGo has no narrower level there: skipped even when narrowing', () => {
+    const none = facts({ accessLevel: 'none', permissions: [] });
+    expect(carried(none, TOGO, V1, NARROW).blocked).toMatch(/no level SFTPGo 1.2.2 can store there is narrower/);
+  });
+
+  it('directories into SFTP To Go fold into the root: what the root and every directory all grant', () => {
+    const source = facts({ accessLevel: 'read-write', permissions: ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'create_dirs'], directoryPermissions: { '/in': ['list', 'upload'] } });
+    expect(carried(source, V1, TOGO).blocked).toMatch(/per-directory permissions/);
+    const narrow = carried(source, V1, TOGO, NARROW);
+    // list ∩ upload: no level but "none" fits inside; the user keeps no access rather than more.
+    expect(narrow.narrowed).toEqual([{ field: 'directoryPermissions', level: 'none' }]);
+    expect(narrow.input).toMatchObject({ accessLevel: 'none' });
+    expect(narrow.input.directoryPermissions).toBeUndefined();
+  });
+
+  it('a 2.x directory with a name 1.x lacks is narrowed alone', () => {
+    const source = facts({ directoryPermissions: { '/a': ['list', 'download', 'copy'], '/b': ['list'] } });
+    const narrow = carried(source, V2, V1, NARROW);
+    expect(narrow.narrowed).toEqual([{ field: 'directoryPermissions', directory: '/a', level: 'read-only' }]);
+    expect(narrow.input.directoryPermissions).toEqual({ '/a': ['list', 'download'], '/b': ['list'] });
+  });
+
+  it.each([
+    ['an expiry into SFTP To Go', facts({ expiresAt: '2030-01-01T00:00:00.000Z' }), V1, TOGO, true],
+    ['rules into 0.9.x, which has none', facts({}, { networkRules: [rule('10.0.0.0/8')] }), TOGO, V09, true],
+    ['only disabled rules into 0.9.x: they allowed nothing', facts({}, { networkRules: [rule('10.0.0.0/8', { enabled: false })] }), TOGO, V09, false],
+    ['the only rule is for one protocol: 1.x cannot hold it', facts({}, { networkRules: [rule('10.0.0.0/8', { protocol: 'sftp' })] }), TOGO, V1, true],
+    ['one of two rules lost: the other still holds the user in', facts({}, { networkRules: [rule('10.0.0.0/8', { protocol: 'sftp' }), rule('192.0.2.0/24')] }), TOGO, V1, false],
+    ['a lost rule for every address widens nothing', facts({}, { networkRules: [rule('0.0.0.0/0', { protocol: 'sftp', description: 'default' })] }), TOGO, V1, false],
+    ['limits and a display name are lost without widening', facts({ displayName: 'A', limits: { maxSessions: 1, quotaBytes: null, quotaFiles: null, uploadKBps: null, downloadKBps: null } }), V2, TOGO, false],
+  ] as const)('widening: %s', (_name, source, from, to, widens) => {
+    expect(carried(source, from, to).blocked !== undefined).toBe(widens);
+    expect(carried(source, from, to, { narrow: false, acceptWidening: true }).blocked).toBeUndefined();
+  });
+
+  it('carries keys, the rules the target holds, and homes only between providers that name them alike', () => {
+    const source = facts(
+      { homeDirectory: '/srv/acme', expiresAt: '2031-01-01T00:00:00.000Z', displayName: 'Acme' },
+      { sshKeys: [{ ...key('SHA256:a'), publicKey: 'ssh-ed25519 AAAA a' }], networkRules: [rule('10.0.0.0/8'), rule('192.0.2.0/24', { description: 'office' })] },
+    );
+    expect(carried(source, V1, V2).input).toEqual({
+      username: 'acme', status: 'active', accessLevel: 'read-only', homeDirectory: '/srv/acme', expiresAt: '2031-01-01T00:00:00.000Z',
+      displayName: 'Acme', sshKeys: ['ssh-ed25519 AAAA a'], networkRules: [{ cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null }],
+    });
+    expect(carried(source, V1, TOGO, { narrow: false, acceptWidening: true }).input).toEqual({
+      username: 'acme', status: 'active', accessLevel: 'read-only', displayName: 'Acme', sshKeys: ['ssh-ed25519 AAAA a'],
+      networkRules: [
+        { cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null },
+        { cidr: '192.0.2.0/24', protocol: 'any', enabled: true, description: 'office' },
+      ],
+    });
+  });
+
+  it('compares rule sets as where they let a user in from', () => {
+    const anywhere = [facts({}, { networkRules: [] }), facts({}, { networkRules: [rule('0.0.0.0/0')] }), facts({}, { networkRules: [rule('10.0.0.0/8', { enabled: false })] })];
+    for (const a of anywhere) for (const b of anywhere) expect(differences(a, b, V1, TOGO)).toEqual([]);
+    expect(differences(facts({}, { networkRules: [rule('10.0.0.0/8')] }), anywhere[0]!, V1, TOGO)).toEqual([
+      { field: 'networkRules', source: ['10.0.0.0/8'], target: ['any address'] },
+    ]);
   });
 });

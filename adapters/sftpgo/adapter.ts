@@ -13,6 +13,7 @@ import {
 import { OtherApiVersion, type ApiVersion, type VersionedAdapter } from './api-version.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { networkRuleRefusal, usernameRefusal } from './mapping.js';
+import { sftpgoNaming } from './naming.js';
 import { createSftpgoV1Adapter } from './v1-adapter.js';
 import { createSftpgoV2Adapter } from './v2-adapter.js';
 
@@ -79,6 +80,7 @@ function createVersionFindingAdapter(config: SftpgoBackendConfig, deps: AdapterD
   }
 
   const now = () => chosen ?? assumed;
+  const server = () => chosen?.server?.() ?? { apiVersion: null, serverVersion: null };
   return {
     provider: 'sftpgo',
     get fields() {
@@ -90,7 +92,8 @@ function createVersionFindingAdapter(config: SftpgoBackendConfig, deps: AdapterD
     get permissions() {
       return now().permissions;
     },
-    server: () => chosen?.server?.() ?? { apiVersion: null, serverVersion: null },
+    server,
+    naming: sftpgoNaming(server),
     usernameRefusal,
     networkRuleRefusal,
     async resolve(ctx, capability) {

@@ -22,6 +22,7 @@ import type { SftpgoBackendConfig } from './config.js';
 import { closeConnection, listConnections, listQuotaScans, startQuotaScan } from './connections-and-scans.js';
 import { health, server } from './health.js';
 import { networkRuleRefusal, usernameRefusal, vocabularyOfShape, type V1Shape } from './mapping.js';
+import { sftpgoNaming } from './naming.js';
 import {
   addSshKey, deleteSshKey, listNetworkRules, listSshKeys, replaceNetworkRules, rotatePassword, setPassword,
 } from './user-access.js';
@@ -61,6 +62,7 @@ export function createSftpgoV1Adapter(config: SftpgoBackendConfig, deps: Adapter
       return vocabularyOfShape(shape()).names;
     },
     server: () => server(b),
+    naming: sftpgoNaming(() => server(b)),
     usernameRefusal,
     networkRuleRefusal,
     async resolve(ctx, capability) {

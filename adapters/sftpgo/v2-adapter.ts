@@ -9,6 +9,7 @@ import { PERMISSIONS, type AdapterDeps } from '../../src/provider-kit/index.js';
 import type { VersionedAdapter } from './api-version.js';
 import type { SftpgoBackendConfig } from './config.js';
 import { networkRuleRefusal, usernameRefusal } from './mapping.js';
+import { sftpgoNaming } from './naming.js';
 import { operationsOver } from './operations.js';
 import { SFTPGO_V2_FIELDS } from './fields.js';
 import { createSftpgoV2Backend, ensureServerV2 } from './v2-backend.js';
@@ -33,6 +34,7 @@ export function createSftpgoV2Adapter(config: SftpgoBackendConfig, deps: Adapter
     operations,
     permissions: PERMISSIONS,
     server: () => serverV2(b),
+    naming: sftpgoNaming(() => serverV2(b)),
     usernameRefusal,
     networkRuleRefusal,
     listUsers: (q, ctx) => listUsersV2(b, q, ctx),

@@ -9,7 +9,7 @@
  * health.ts, each taking the backend's state (backend.ts) as its first argument.
  */
 import {
-  BASIC_VOCABULARY, type AdapterDeps, type FieldCapabilities, type ProviderAdapter,
+  BASIC_VOCABULARY, type AdapterDeps, type FieldCapabilities, type ProviderAdapter, type ProviderNaming,
 } from '../../src/provider-kit/index.js';
 import { createSftpToGoBackend } from './backend.js';
 import type { SftpToGoBackendConfig } from './config.js';
@@ -44,6 +44,14 @@ export const SFTPTOGO_FIELDS: FieldCapabilities = Object.freeze({
  *   { backend: 'togo' },
  * );
  */
+/** How SFTP To Go names and keeps users (docs/providers.md): homes are paths in the organization's storage. */
+const SFTPTOGO_NAMING: ProviderNaming = {
+  label: () => 'SFTP To Go',
+  rootLevels: ['none', 'read-only', 'write-only', 'read-write', 'full'],
+  homes: 'storage',
+  mayLowercase: () => false,
+};
+
 export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: AdapterDeps): ProviderAdapter {
   const b = createSftpToGoBackend(config, deps);
   return {
@@ -68,6 +76,7 @@ export function createSftpToGoAdapter(config: SftpToGoBackendConfig, deps: Adapt
     getUser: (id, ctx) => getUser(b, id, ctx),
     createUser: (input, ctx) => createUser(b, input, ctx),
     revealPassword: (id, ctx) => revealPassword(b, id, ctx),
+    naming: SFTPTOGO_NAMING,
     usernameRefusal,
     networkRuleRefusal: () => undefined, // it holds a protocol, a state and a description per rule
     updateUser: (id, patch, ctx) => updateUser(b, id, patch, ctx),

@@ -3,13 +3,12 @@
  * target (`droppedFields`), and where a target's same-named user differs from what would be
  * carried (`differences`). No I/O: the planner reads both sides and passes in what it found.
  */
-import type { FieldCapabilities, ProviderAdapter } from '../provider-kit/adapter.js';
+import type { FieldCapabilities, ProviderAdapter, ProviderNaming } from '../provider-kit/adapter.js';
 import type { Limits, NetworkRule, Provider, SshKey, User } from '../domain/model.js';
 import {
   accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, type Vocabulary,
 } from '../domain/permissions.js';
 import type { DroppedField, FieldDifference, FixedLevel } from './plan-types.js';
-import type { ProviderRules } from './target-rules.js';
 
 /** One backend as the rules see it, once its server is found. */
 export interface SideProfile {
@@ -20,7 +19,8 @@ export interface SideProfile {
   vocab: Vocabulary;
   sshKeys: boolean;
   networkRules: boolean;
-  rules: ProviderRules;
+  /** How it names and keeps users: its adapter's `naming`. */
+  rules: ProviderNaming;
   /** What its adapter refuses before any call: usernames it cannot have, rules it cannot hold. */
   refusals: Pick<ProviderAdapter, 'usernameRefusal' | 'networkRuleRefusal'>;
 }

@@ -2,10 +2,10 @@
  * What a migration plan says: plain JSON data, sorted, holding no secret, so that it can be
  * answered as is by a route or printed by the CLI.
  */
-import type { AccessLevel, Provider } from '../domain/model.js';
+import type { Provider } from '../domain/model.js';
+import type { FixedLevel } from '../provider-kit/adapter.js';
 
-/** A fixed access level: what a provider stores as one value (`custom` is any other set). */
-export type FixedLevel = Exclude<AccessLevel, 'custom'>;
+export type { FixedLevel };
 
 export type PlannedAction = 'create' | 'exists' | 'conflict';
 

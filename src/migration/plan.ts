@@ -34,7 +34,7 @@ const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** How the target would name a source user: as it stores names (lower-cased, where it may fold them). */
 function targetNaming(target: MigrationSide, to: SideProfile, targetUsers: readonly AdapterUser[]): (username: string) => string {
-  const mayLowercase = to.rules.mayLowercase(target.adapter.server?.());
+  const mayLowercase = to.rules.mayLowercase();
   // A stored name with an upper-case letter shows that this server keeps names as given.
   const folds = mayLowercase && targetUsers.every((u) => u.username === u.username.toLowerCase());
   return folds ? (name) => name.toLowerCase() : (name) => name;

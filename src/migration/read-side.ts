@@ -8,7 +8,6 @@ import { vocabularyOf } from '../domain/permissions.js';
 import type { CallContext, ProviderAdapter } from '../provider-kit/adapter.js';
 import type { SideProfile, UserFacts } from './field-rules.js';
 import type { PlannedBackend } from './plan-types.js';
-import { rulesOf } from './target-rules.js';
 
 /** A backend taking part in a migration: its configured name and its adapter. */
 export interface MigrationSide {
@@ -31,15 +30,14 @@ export async function resolveSide(side: MigrationSide, ctx: CallContext): Promis
 
 export function profileOf(side: MigrationSide): SideProfile {
   const { adapter } = side;
-  const rules = rulesOf(adapter.provider);
   return {
-    label: rules.label(adapter.server?.()),
+    label: adapter.naming.label(),
     provider: adapter.provider,
     fields: adapter.fields,
     vocab: vocabularyOf(adapter.permissions),
     sshKeys: adapter.operations.sshKeys !== undefined,
     networkRules: adapter.operations.networkRules !== undefined,
-    rules,
+    rules: adapter.naming,
     refusals: adapter,
   };
 }

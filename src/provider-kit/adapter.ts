@@ -7,7 +7,7 @@
  */
 import {
   CAPABILITIES,
-  type AdapterUser, type Capabilities, type Capability, type Connection, type NetworkRule, type NetworkRuleInput,
+  type AccessLevel, type AdapterUser, type Capabilities, type Capability, type Connection, type NetworkRule, type NetworkRuleInput,
   type PasswordRotation, type Permission, type Provider, type QuotaScan, type SshKey, type UserCreate, type UserPatch,
 } from '../domain/model.js';
 import type { ListUsersQuery } from '../domain/paging.js';
@@ -38,6 +38,28 @@ export interface HealthResult {
 export interface ServerInfo {
   apiVersion: string | null;
   serverVersion: string | null;
+}
+
+/** A fixed access level: what a provider stores as one value (`custom` is any other set). */
+export type FixedLevel = Exclude<AccessLevel, 'custom'>;
+
+/**
+ * How a provider names and keeps users, beyond its fields and operations: what a migration must
+ * know of a target before any write (docs/providers.md).
+ */
+export interface ProviderNaming {
+  /** How messages name its server, as known now: `SFTP To Go`, `SFTPGo 1.2.2`. */
+  label(): string;
+  /** The access levels it can store at a user's root. */
+  readonly rootLevels: readonly FixedLevel[];
+  /**
+   * How it names home directories: SFTP To Go's are paths inside the organization's storage
+   * (`/`, `/acme`), SFTPGo's absolute paths on the server's disk. Homes are compared and carried
+   * only between providers that name them alike.
+   */
+  readonly homes: 'storage' | 'filesystem';
+  /** Whether it may store usernames lower-cased (SFTPGo 2.x `naming_rules`); as certain as `fields`. */
+  mayLowercase(): boolean;
 }
 
 /** The operations that come with a capability: a backend has the group exactly when it is capable. */
@@ -90,6 +112,8 @@ export interface ProviderAdapter {
   usernameRefusal(username: string): string | undefined;
   /** Why this backend cannot hold `rule` as it is (it would be lost or widen access), or undefined. */
   networkRuleRefusal(rule: Pick<NetworkRule, 'protocol' | 'enabled' | 'description'>): string | undefined;
+  /** How it names and keeps users (a migration's target rules). */
+  readonly naming: ProviderNaming;
   /** The server's API and own version, as found; absent where the provider has neither. */
   server?(): ServerInfo;
   /**

@@ -7,7 +7,8 @@
 export {
   capabilitiesOf, isOperationCapability,
   type AdapterDeps, type CallContext, type CapabilityOperations, type CreatedUserResult, type FieldCapabilities,
-  type HealthResult, type ListUsersQuery, type Operations, type ProviderAdapter, type ServerInfo, type UserPage,
+  type FixedLevel, type HealthResult, type ListUsersQuery, type Operations, type ProviderAdapter, type ProviderNaming,
+  type ServerInfo, type UserPage,
 } from './adapter.js';
 export { breaker, httpUrl, retries, timeoutMs, type BackendConfig } from './backend-config.js';
 export type { DemoBackend, ProviderDefinition } from './provider.js';
