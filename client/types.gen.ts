@@ -322,6 +322,241 @@ export type QuotaScan = {
     startedAt: string | null;
 };
 
+/**
+ * What a run would do (`dryRun`, the default): nothing was written
+ */
+export type MigrationPlan = {
+    from: PlannedBackend;
+    to: PlannedBackend;
+    policy: MigrationPolicy;
+    /**
+     * Sorted by source username
+     */
+    users: Array<PlannedUser>;
+    unknownUsernames: Array<string>;
+    summary: PlanSummary;
+};
+
+export type PlannedBackend = {
+    backend: string;
+    provider: Provider;
+    apiVersion: string | null;
+    serverVersion: string | null;
+};
+
+export type MigrationPolicy = {
+    narrow: boolean;
+    acceptWidening: boolean;
+};
+
+export type PlannedUser = {
+    username: string;
+    sourceId: string;
+    /**
+     * The name as the target would store it (a target may lowercase names)
+     */
+    targetUsername: string;
+    action: 'create' | 'exists' | 'conflict';
+    /**
+     * `exists` (and a conflict with an existing user): the target user's id
+     */
+    targetId?: string;
+    /**
+     * `exists`: whether the target user holds what would be carried
+     */
+    comparison?: 'same' | 'differs';
+    differences?: Array<FieldDifference>;
+    /**
+     * `conflict`: why the target cannot have this user
+     */
+    why?: string;
+    dropped: Array<DroppedField>;
+    narrowed: Array<NarrowedField>;
+    /**
+     * `create`: why a run would skip this user under the plan's policy
+     */
+    blocked?: string;
+    /**
+     * `carried`: the source reveals it and the target can set it; `generated`: the target makes a new one, shown once by the run
+     */
+    password: 'carried' | 'generated';
+};
+
+/**
+ * One field where the source user and the target user of its name disagree
+ */
+export type FieldDifference = {
+    field: PlanField;
+    source?: unknown;
+    target?: unknown;
+};
+
+export type PlanField = 'accessLevel' | 'permissions' | 'directoryPermissions' | 'status' | 'homeDirectory' | 'chrootDirectory' | 'expiresAt' | 'limits' | 'displayName' | 'sshKeys' | 'networkRules';
+
+/**
+ * A field of a source user that cannot be carried to the target as it is
+ */
+export type DroppedField = {
+    field: PlanField;
+    why: string;
+    /**
+     * For a permission set the target cannot store: the largest levels inside it
+     */
+    narrower?: Array<FixedLevel>;
+    /**
+     * …and the smallest levels containing it (either list may be empty)
+     */
+    broader?: Array<FixedLevel>;
+    /**
+     * For one sub-directory's permissions: which directory
+     */
+    directory?: string;
+    /**
+     * For one network rule: its CIDR
+     */
+    cidr?: string;
+    /**
+     * Losing it gives the user more than the source allows: a run skips the user unless `acceptWidening`
+     */
+    widens?: true;
+};
+
+export type FixedLevel = 'none' | 'read-only' | 'write-only' | 'read-write' | 'full';
+
+/**
+ * A permission set a run gives a narrower level (with `narrow`)
+ */
+export type NarrowedField = {
+    field: 'accessLevel' | 'permissions' | 'directoryPermissions';
+    /**
+     * For one sub-directory: which one
+     */
+    directory?: string;
+    level: FixedLevel;
+};
+
+export type PlanSummary = {
+    users: number;
+    actions: {
+        create: number;
+        exists: number;
+        conflict: number;
+    };
+    comparisons: {
+        same: number;
+        differs: number;
+    };
+    /**
+     * How many users lose each field
+     */
+    dropped: {
+        accessLevel?: number;
+        permissions?: number;
+        directoryPermissions?: number;
+        status?: number;
+        homeDirectory?: number;
+        chrootDirectory?: number;
+        expiresAt?: number;
+        limits?: number;
+        displayName?: number;
+        sshKeys?: number;
+        networkRules?: number;
+    };
+    password: {
+        carried: number;
+        generated: number;
+    };
+    narrowed: number;
+    blocked: number;
+    unknownUsernames: number;
+};
+
+/**
+ * What a run did (`dryRun: false`)
+ */
+export type MigrationReport = {
+    from: PlannedBackend;
+    to: PlannedBackend;
+    policy: MigrationPolicy;
+    users: Array<ReportedUser>;
+    unknownUsernames: Array<string>;
+    summary: {
+        users: number;
+        outcomes: {
+            created: number;
+            exists: number;
+            differs: number;
+            conflict: number;
+            skipped: number;
+            failed: number;
+            pending: number;
+        };
+        generatedPasswords: number;
+    };
+    /**
+     * False when a user failed or the run was stopped: run it again to finish
+     */
+    complete: boolean;
+};
+
+export type ReportedUser = {
+    username: string;
+    sourceId: string;
+    /**
+     * The name as the target would store it (a target may lowercase names)
+     */
+    targetUsername: string;
+    /**
+     * `created` now; `exists`/`differs`: already there, not written; `conflict`; `skipped` by the policy (see `why`); `failed` after its retries, nothing left half-made; `pending`: the run stopped before it (run again)
+     */
+    outcome: 'created' | 'exists' | 'differs' | 'conflict' | 'skipped' | 'failed' | 'pending';
+    targetId?: string;
+    why?: string;
+    differences?: Array<FieldDifference>;
+    dropped: Array<DroppedField>;
+    narrowed: Array<NarrowedField>;
+    password?: 'carried' | 'generated';
+    /**
+     * `created` with a generated password: the password, shown this once — it is kept nowhere, and a later run never shows it again
+     */
+    generatedPassword?: string;
+    /**
+     * Tries of its create (more than one after transient upstream failures)
+     */
+    attempts?: number;
+};
+
+export type MigrationRequest = {
+    /**
+     * The source backend: only read
+     */
+    from: string;
+    /**
+     * The target backend: another one
+     */
+    to: string;
+    /**
+     * Only these source users (default: all); a name the source lacks is listed in the answer's `unknownUsernames`
+     */
+    usernames?: Array<string>;
+    /**
+     * Only plan, writing nothing: a run must be asked for with `false`
+     */
+    dryRun?: boolean;
+    /**
+     * Give a permission set the target cannot store its nearest narrower level (never a broader one); else skip the user
+     */
+    narrow?: boolean;
+    /**
+     * Migrate a user even when a field lost on the way widens its access (no expiry, any address); else skip it
+     */
+    acceptWidening?: boolean;
+    /**
+     * Users created at once by a run
+     */
+    concurrency?: number;
+};
+
 export type Liveness = {
     status: 'ok';
 };
@@ -2578,6 +2813,75 @@ export type StartQuotaScanOnDefaultBackendResponses = {
      */
     202: unknown;
 };
+
+export type MigrateUsersData = {
+    body: MigrationRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/migrations';
+};
+
+export type MigrateUsersErrors = {
+    /**
+     * Malformed JSON, a bad path id, query, header or body field, an invalid SSH key or CIDR
+     */
+    400: Problem;
+    /**
+     * No or unknown API key
+     */
+    401: Problem;
+    /**
+     * The key lacks the scope, or may not reach this backend
+     */
+    403: Problem;
+    /**
+     * Unknown backend (`details.backends` lists those the key may use), user, SSH key or connection
+     */
+    404: Problem;
+    /**
+     * Conflict: username taken, key already present, scan running, root user protected, last way to log in, or a request with the same Idempotency-Key still running (the operation says which apply)
+     */
+    409: Problem;
+    /**
+     * Body over 1 MiB
+     */
+    413: Problem;
+    /**
+     * Body not application/json
+     */
+    415: Problem;
+    /**
+     * Too many failed authentications from this address, or this key is over its requests a minute; or the upstream is rate limiting the gateway (its Retry-After passes through)
+     */
+    429: Problem;
+    /**
+     * The endpoint is outside the backend provider's capabilities
+     */
+    501: Problem;
+    /**
+     * The upstream answered 5xx or something that is not its documented shape, or refused a request the gateway built
+     */
+    502: Problem;
+    /**
+     * The upstream could not be reached, or its circuit breaker is open
+     */
+    503: Problem;
+    /**
+     * The upstream did not answer in time
+     */
+    504: Problem;
+};
+
+export type MigrateUsersError = MigrateUsersErrors[keyof MigrateUsersErrors];
+
+export type MigrateUsersResponses = {
+    /**
+     * The plan (a dry run), or the report of the run (`dryRun: false`)
+     */
+    200: MigrationPlan | MigrationReport;
+};
+
+export type MigrateUsersResponse = MigrateUsersResponses[keyof MigrateUsersResponses];
 
 export type GetLivenessData = {
     body?: never;

@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSftpgoEmulator, type SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import { createSftpgoV2Emulator, type SftpgoV2Emulator } from '../adapters/sftpgo/emulator/v2.js';
 import { createSftpToGoEmulator, type SftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
-import type { NetworkRuleInput, UserCreate } from '../src/domain/model.js';
+import type { UserCreate } from '../src/domain/model.js';
 import { planMigration, type MigrationPlan, type PlannedUser } from '../src/migration/plan.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { CallContext, ProviderAdapter } from '../src/provider-kit/adapter.js';
-import { serveEmulatorApp, type RecordedRequest, type ServedEmulator } from '../src/provider-kit/emulator-kit.js';
-import { createAdapters, parseConfig } from '../src/providers.js';
+import type { RecordedRequest } from '../src/provider-kit/emulator-kit.js';
+import {
+  adaptersFor, make as makeUsers, rule, serveSide, storedPasswords, type Emulator, type ServedSide,
+} from './fixtures/migration-sides.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 
-const V2_ADMIN = { username: 'admin', password: 'AdminPass-2024' };
 const ED25519 = keyOf('ed25519');
 const RSA = keyOf('rsa');
 
@@ -26,41 +27,19 @@ const ctx: CallContext = {
   logger: createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } }),
 };
 
-const servers: ServedEmulator[] = [];
+const servers: ServedSide[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-type Emulator = SftpToGoEmulator | SftpgoEmulator | SftpgoV2Emulator;
-
 /** Serves an emulator on 127.0.0.1 and answers the backend config that reaches it. */
 async function serve(emu: Emulator): Promise<Record<string, unknown>> {
-  const served = await serveEmulatorApp(emu.app);
+  const served = await serveSide('any', emu);
   servers.push(served);
-  if ('organizationId' in emu) {
-    return { provider: 'sftptogo', baseUrl: served.url, organizationId: emu.organizationId, apiKey: emu.apiKey };
-  }
-  return emu.version === '2.7.5'
-    ? { provider: 'sftpgo', apiVersion: 'auto', baseUrl: served.url, ...V2_ADMIN }
-    : { provider: 'sftpgo', apiVersion: 'auto', baseUrl: served.url };
+  return served.config;
 }
 
-/** Fresh adapters (over the global fetch, to loopback) for the named backend configs. */
-function adaptersFor(backends: Record<string, Record<string, unknown>>): Map<string, ProviderAdapter> {
-  const config = parseConfig(JSON.stringify({
-    auth: { apiKeys: [{ name: 'ops', key: 'ops-key-0123456789abcdef', scopes: ['admin'] }] },
-    defaultBackend: Object.keys(backends)[0],
-    backends,
-  }), {});
-  return createAdapters(config.backends);
-}
-
-const rule = (cidr: string, extra: Partial<NetworkRuleInput> = {}): NetworkRuleInput =>
-  ({ cidr, protocol: 'any', enabled: true, description: null, ...extra });
-
-async function make(adapter: ProviderAdapter, users: UserCreate[]): Promise<void> {
-  for (const u of users) await adapter.createUser(u, ctx);
-}
+const make = (adapter: ProviderAdapter, users: UserCreate[]) => makeUsers(adapter, users, ctx);
 
 /** Plans `from` → `to` with fresh adapters, after clearing both request logs. */
 async function planBetween(
@@ -85,14 +64,6 @@ const userOf = (plan: MigrationPlan, username: string): PlannedUser => {
   return found;
 };
 const methods = (requests: RecordedRequest[]) => [...new Set(requests.map((r) => r.method))];
-
-/** Every password the emulators store, for searching a serialized plan and the log. */
-function storedPasswords(emu: Emulator): string[] {
-  const all = 'credentials' in emu
-    ? [...emu.credentials.values()].map((c) => c.Password)
-    : [...emu.users.values()].map((u) => (u as { password?: unknown }).password);
-  return all.filter((p): p is string => typeof p === 'string' && p.length >= 8);
-}
 
 describe('SFTP To Go → SFTPGo 1.x', () => {
   let togo: SftpToGoEmulator;

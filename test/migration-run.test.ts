@@ -9,7 +9,7 @@ import type { SftpgoEmulator } from '../adapters/sftpgo/emulator/emulator.js';
 import type { SftpgoV2Emulator } from '../adapters/sftpgo/emulator/v2.js';
 import type { SftpToGoEmulator } from '../adapters/sftptogo/emulator/emulator.js';
 import { createMemoryStore } from '../src/cache/store.js';
-import { runMigration, type MigrationReport, type ReportedUser, type RunOptions } from '../src/migration/run.js';
+import { markReported, runMigration, type MigrationReport, type ReportedUser, type RunOptions } from '../src/migration/run.js';
 import { cacheStoreState, type MigrationState } from '../src/migration/state.js';
 import { verifyMigration } from '../src/migration/verify.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -48,7 +48,9 @@ async function run(
   from: ServedSide, to: ServedSide, options: RunOptions = {}, state: MigrationState = newState(),
 ): Promise<MigrationReport> {
   const [source, target] = sidesOf(from, to);
-  return runMigration(source, target, { backoffMs: 10, ...options }, { ctx, state, audit: { sink, apiKey: 'ops' } });
+  const report = await runMigration(source, target, { backoffMs: 10, ...options }, { ctx, state, audit: { sink, apiKey: 'ops' } });
+  await markReported(report, state); // as the route and the command line do once the report is handed over
+  return report;
 }
 const newState = () => cacheStoreState(createMemoryStore(), 'test:', 'from', 'to');
 
@@ -119,7 +121,11 @@ describe('SFTP To Go → SFTPGo 1.x: passwords carried, keys and rules with them
       ['user.migrate', 'onprem', 'ops', 'acme_uploads', String(made('acme_uploads').id), 201],
     ].sort());
     expect(audited[0]!.fields).toEqual([...audited[0]!.fields].sort());
-    expect(audited.flatMap((e) => e.fields)).not.toContain('password');
+    // Field names only: `password` says it was carried, never what it is.
+    expect(audited.find((e) => e.username === 'acme_uploads')!.fields).toEqual(
+      ['accessLevel', 'networkRules', 'password', 'sshKeys', 'status', 'username'],
+    );
+    for (const p of storedPasswords(togo.emu)) expect(JSON.stringify(audited)).not.toContain(p);
     // The source is only read.
     expect(new Set(togo.emu.requests.map((r) => r.method))).toEqual(new Set(['GET']));
 
@@ -291,7 +297,8 @@ describe('stopped runs are finished by the next one', () => {
     const whole = await target.adapter.createUser({ username: 'unreported_1', accessLevel: 'read-only' }, ctx);
     await state.put('unreported_1', { step: 'done', sourceId: '2', targetId: whole.user.id, password: 'generated', reported: false, at: new Date().toISOString() });
 
-    const report = await run(v1, togo, {}, state);
+    // This run's report is lost (never marked handed over).
+    const report = await runMigration(source, target, {}, { ctx, state });
     const emu = togo.emu as SftpToGoEmulator;
     const byName = (n: string) => [...emu.credentials.values()].filter((c) => c.UserName === n);
     expect(userOf(report, 'half_made_1')).toMatchObject({ outcome: 'created' });
@@ -301,7 +308,14 @@ describe('stopped runs are finished by the next one', () => {
     const unreported = userOf(report, 'unreported_1');
     expect(unreported).toMatchObject({ outcome: 'created', targetId: whole.user.id, generatedPassword: byName('unreported_1')[0]!.Password });
     expect(unreported.generatedPassword).not.toBe(whole.generatedPassword);
-    // Reported now: a third run shows no password again.
+    // That report was never handed over: the next run replaces both generated passwords again.
+    const next = await run(v1, togo, {}, state);
+    for (const name of ['half_made_1', 'unreported_1']) {
+      const replaced = userOf(next, name).generatedPassword;
+      expect(replaced).toBe(byName(name)[0]!.Password);
+      expect(replaced).not.toBe(userOf(report, name).generatedPassword);
+    }
+    // Handed over this time: a further run shows no password again.
     const third = await run(v1, togo, {}, state);
     expect(third.users.map((u) => [u.username, u.outcome, u.generatedPassword])).toEqual([
       ['half_made_1', 'exists', undefined], ['unreported_1', 'exists', undefined],
@@ -320,6 +334,7 @@ describe('stopped runs are finished by the next one', () => {
     });
     await expect(run(v1, v2, {}, state)).rejects.toMatchObject({ status: 409 });
     const report = await running;
+    await markReported(report, state);
     expect(report.complete).toBe(false);
     expect(report.summary.outcomes.created).toBeGreaterThanOrEqual(3);
     expect(report.summary.outcomes.created).toBeLessThanOrEqual(4);

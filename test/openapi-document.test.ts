@@ -103,8 +103,8 @@ describe('security: every operation says the scope the gateway enforces', () => 
   const concrete = (path: string) =>
     path.replace('{backend}', 'onprem').replace('{id}', '1').replace('{keyId}', 'k1').replace('{connectionId}', 'c1');
 
-  it('documents all 34 keyed operations with one bearer scope, and says it in the description', () => {
-    expect(keyed()).toHaveLength(34);
+  it('documents all 35 keyed operations with one bearer scope, and says it in the description', () => {
+    expect(keyed()).toHaveLength(35);
     for (const { method, path, op } of keyed()) {
       expect(op.security, `${method} ${path}`).toEqual([{ bearerAuth: [expect.stringMatching(/^(read|write|admin)$/)] }]);
       const scope = op.security[0].bearerAuth[0];
@@ -129,7 +129,7 @@ describe('security: every operation says the scope the gateway enforces', () => 
     expect(['listBackends', 'getBackend', 'listUsers', 'getUser', 'listSshKeys', 'listNetworkRules'].map(scopeOf)).toEqual(Array(6).fill('read'));
     expect(['createUser', 'updateUser', 'deleteUser', 'rotatePassword', 'setPassword', 'addSshKey', 'deleteSshKey', 'replaceNetworkRules']
       .map(scopeOf)).toEqual(Array(8).fill('write'));
-    expect(['listConnections', 'closeConnection', 'listQuotaScans', 'startQuotaScan'].map(scopeOf)).toEqual(Array(4).fill('admin'));
+    expect(['listConnections', 'closeConnection', 'listQuotaScans', 'startQuotaScan', 'migrateUsers'].map(scopeOf)).toEqual(Array(5).fill('admin'));
     expect(byId('getUser').op.description).toContain('Scope: `read` (`admin` with `include=raw`).');
   });
 
@@ -165,6 +165,8 @@ describe('errors: each operation lists the problems it can answer', () => {
     ['listConnectionsOnDefaultBackend', [401, 403, 429, 501, ...UPSTREAM]],
     ['listConnections', [401, 403, 404, 429, 501, ...UPSTREAM]],
     ['startQuotaScan', [400, 401, 403, 404, 409, 429, 501, ...UPSTREAM]],
+    // Its body names backends (404) and no resource for a provider to refuse (no 422); 501 on Workers.
+    ['migrateUsers', [400, 401, 403, 404, 409, 413, 415, 429, 501, ...UPSTREAM]],
     ['getLiveness', []],
   ])('%s: %j', (operationId, expected) => {
     expect(statusesOf(operationId)).toEqual(expected);
@@ -189,6 +191,7 @@ describe('errors: each operation lists the problems it can answer', () => {
   it('says when an operation answers 409', () => {
     expect(byId('createUser').op.description).toContain('409 `conflict` when the username is taken.');
     expect(byId('startQuotaScan').op.description).toContain('409 `conflict` when a scan is already running for the user.');
+    expect(byId('migrateUsers').op.description).toContain('409 `conflict` when another migration between the same two backends is running.');
   });
 });
 
@@ -259,6 +262,9 @@ describe('what a real gateway answers is documented for its operation', () => {
     expect((await gw.call('POST', `/v1/users/${id}/password-rotations`, { headers })).status).toBe(200);
     const reused = await expectDocumented('rotatePasswordOnDefaultBackend', 422, await gw.call('POST', '/v1/users/999/password-rotations', { headers }));
     expect(reused.code).toBe('idempotency_key_reused');
+    const noBackend = await expectDocumented('migrateUsers', 404, await gw.call('POST', '/v1/migrations', { body: { from: 'onprem', to: 'nope' } }));
+    expect(noBackend.details).toEqual({ backends: ['onprem', 'togo'] });
+    await expectDocumented('migrateUsers', 400, await gw.call('POST', '/v1/migrations', { body: { from: 'togo', to: 'togo' } }));
   });
 
   it('upstream failures: 429, 502, 503, 504', async () => {
@@ -322,6 +328,10 @@ describe('examples', () => {
     expect(list).toMatchObject({ data: [expect.objectContaining({ username: 'acme_uploads' })], nextCursor: expect.any(String) });
     const created = byId('createUser').op.responses['201'].content['application/json'].example;
     expect(created.password).toEqual(expect.any(String));
+    // A migration: the run's report with its one-time password, and the dry run's plan.
+    const report = byId('migrateUsers').op.responses['200'].content['application/json'].example;
+    expect(report.users).toContainEqual(expect.objectContaining({ outcome: 'created', generatedPassword: expect.any(String) }));
+    expect(doc.components.schemas.MigrationPlan.example.users).toContainEqual(expect.objectContaining({ action: 'create' }));
     expect(doc.components.responses.Problem404.content['application/problem+json'].example).toMatchObject({ status: 404, code: 'not_found' });
   });
 });
@@ -367,6 +377,14 @@ describe('constraints: every zod constraint is in the document', () => {
     }],
     ['SSH key input', () => schema('SshKeyInput').properties.publicKey, { minLength: 1, maxLength: 16384 }],
     ['ssh key type', () => schema('SshKeyType'), { enum: ['rsa', 'ed25519', 'ecdsa', 'dsa', 'sk-ed25519', 'sk-ecdsa'] }],
+    ['migration', () => schema('MigrationRequest'), { required: ['from', 'to'], additionalProperties: false }],
+    ['migration usernames', () => schema('MigrationRequest').properties.usernames, {
+      minItems: 1, maxItems: 10_000, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 255 },
+    }],
+    ['migration defaults', () => schema('MigrationRequest').properties, {
+      dryRun: { default: true }, narrow: { default: false }, acceptWidening: { default: false },
+      concurrency: { type: 'integer', minimum: 1, maximum: 16, default: 4 },
+    }],
   ])('%s', (_name, find, expected) => {
     expect(find()).toMatchObject(expected);
   });

@@ -5,12 +5,14 @@
  *
  * @example
  * sftp-gateway check-config --config gateway.json
+ * sftp-gateway migrate --config gateway.json --from onprem --to togo --dry-run
  * SFTP_GATEWAY_API_KEY=… sftp-gateway users list --json
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { CliError } from './cli-error.js';
 import type { GatewayTarget } from './gateway-client.js';
+import type { MigrateOptions } from './migrate.js';
 
 const out = (text: string) => void process.stdout.write(text);
 
@@ -127,9 +129,36 @@ function addUsers(program: Command): void {
     });
 }
 
+function addMigrate(program: Command): void {
+  program.command('migrate')
+    .description('move the users of one configured backend to another, straight to the upstreams (plan, run, resume, verify)')
+    .option('--config <file>', 'the gateway config file (default: $GATEWAY_CONFIG)')
+    .requiredOption('--from <backend>', 'the backend to read users from (only read)')
+    .requiredOption('--to <backend>', 'the backend to create them on')
+    .option('--only <usernames>', 'only these source users, comma-separated')
+    .addOption(new Option('--dry-run', 'print the plan and change nothing').conflicts('verify'))
+    .option('--verify', 'compare the target with what a run makes of each source user; exit 1 unless all are the same')
+    .option('--narrow', 'give a permission set the target cannot store its nearest narrower level, instead of skipping the user')
+    .option('--accept-widening', 'migrate a user even when a field lost on the way widens its access (no expiry, any address)')
+    .option('--concurrency <n>', 'users created at once (1..16)', wholeNumber(1, 16), 4)
+    .option('--state <file>', 'the run\'s state file (default: ./sftp-gateway-migration.<from>.<to>.jsonl)')
+    .option('--json', 'print the plan, report or verification as JSON instead of a table')
+    .addHelpText('after', '\nA run prints a report on stdout (a table, or JSON with --json) holding each generated password:\n' +
+      'it is shown only then. Progress, warnings and audit events go to stderr.\n' +
+      'A run stopped anywhere (Ctrl-C, SIGTERM, a killed process) finishes when the same command runs again:\n' +
+      'its state file says which users were made, and which may be half-made (deleted and made anew).\n' +
+      'Exit codes: 0 done (the run complete, the target verified), 1 not (users failed or pending, differences, an error), 2 bad usage.')
+    .action(async (opts: MigrateOptions) => {
+      const { migrateCommand } = await import('./migrate.js');
+      process.exitCode = await migrateCommand(opts, {
+        env: process.env, out, err: process.stderr, signals: process, exit: (code) => process.exit(code),
+      });
+    });
+}
+
 export function buildProgram(): Command {
   const program = new Command('sftp-gateway')
-    .description('The sftp-gateway command line: check a config, run the provider emulators, manage users through a gateway.')
+    .description('The sftp-gateway command line: check a config, run the provider emulators, manage users through a gateway, migrate users between backends.')
     .version(pkg.version, '-V, --version')
     // Thrown rather than exited, so usage errors exit 2 (commander's own code is 1).
     .exitOverride()
@@ -138,6 +167,7 @@ export function buildProgram(): Command {
   addCheckConfig(program);
   addEmulators(program);
   addUsers(program);
+  addMigrate(program);
   return program;
 }
 

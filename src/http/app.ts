@@ -27,6 +27,7 @@ import { API_DESCRIPTION, LICENSE, SERVERS, TAGS } from './openapi-info.js';
 import type { BackendEntry, GatewayEnv } from './request-vars.js';
 import { registerErrorResponses, type RouteDeps } from './route-kit.js';
 import { mountBackendRoutes } from './routes/backends.js';
+import { mountMigrationRoutes } from './routes/migrations.js';
 import { mountNetworkRuleRoutes } from './routes/network-rules.js';
 import { mountSessionRoutes } from './routes/sessions.js';
 import { mountSshKeyRoutes } from './routes/ssh-keys.js';
@@ -74,6 +75,11 @@ export interface AppDeps {
    * @default none: `/docs` is the server-rendered reference, as on Workers
    */
   docsAssets?: SwaggerUiAssets;
+  /**
+   * Why this runtime cannot run `POST /v1/migrations`: it then answers a 501 with this detail, after
+   * the key and scope checks (src/worker/main.ts says why Workers cannot). @default none: migrations run
+   */
+  migrationsRefusal?: string;
 }
 
 export const API_VERSION = '0.1.0';
@@ -134,6 +140,7 @@ export function createApp(deps: AppDeps) {
   mountSshKeyRoutes(app, routeDeps);
   mountNetworkRuleRoutes(app, routeDeps);
   mountSessionRoutes(app, routeDeps);
+  mountMigrationRoutes(app, routeDeps, { refusal: deps.migrationsRefusal });
   documentSystemRoutes(app);
 
   let document: Record<string, unknown> | undefined;

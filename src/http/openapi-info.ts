@@ -8,7 +8,7 @@ export const API_DESCRIPTION = [
     'twice: under /v1/backends/{backend} and, for the default backend, under /v1.',
   '**Authentication.** Send `Authorization: Bearer <API key>`, a key from the gateway config (`auth.apiKeys`). ' +
     'Each key has scopes: `read` (reads of users, keys and rules, and of the backends), `write` (every change to ' +
-    'users, keys, rules and passwords) and `admin` (connections, quota scans, `include=raw`); each operation names ' +
+    'users, keys, rules and passwords) and `admin` (connections, quota scans, migrations, `include=raw`); each operation names ' +
     'the one it needs, and a key may be limited to some backends. Health, readiness and this document need no key. ' +
     'Demo mode (`npm start` without `GATEWAY_CONFIG`) has no authentication at all.',
   'Errors are `application/problem+json` (`components.schemas.Problem`); every answer carries `X-Request-Id`.',
@@ -28,5 +28,6 @@ export const TAGS = [
   { name: 'Network rules', description: "A user's network inbound rules (CIDRs allowed to connect)" },
   { name: 'Connections', description: 'Live SFTP connections (SFTPGo)' },
   { name: 'Quota scans', description: "Scans of a user's stored files (SFTPGo)" },
+  { name: 'Migrations', description: 'Moving users from one backend to another: planned first, then run' },
   { name: 'System', description: 'Liveness, readiness and this description: no API key needed' },
 ];

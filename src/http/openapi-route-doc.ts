@@ -22,11 +22,16 @@ export interface RouteTraits {
   query?: boolean;
   /** It takes a JSON body: 400, 413, 415, and 422 for what the provider cannot represent. */
   body?: boolean;
+  /**
+   * Its body names backends and users rather than describing a resource (a migration's): an
+   * unknown backend is a 404, and nothing in it is for a provider to refuse (no 422).
+   */
+  bodyNamesBackends?: boolean;
   /** It honours `Idempotency-Key`: a bad key is a 400, a repeat still running a 409, a reused key a 422. */
   idempotent?: boolean;
   /** It can clash with what the upstream holds (username taken, key present, scan running…): a 409. */
   conflicts?: boolean;
-  /** It needs a capability: a 501 where the backend's provider lacks it. */
+  /** It needs a capability: a 501 where the backend's provider (or, for migrations, the runtime) lacks it. */
   capability?: boolean;
   /** Its answer depends on an upstream call whose failures it passes on: 429, 502, 503, 504. */
   upstream?: boolean;
@@ -175,10 +180,10 @@ export function problemStatusesOf(t: RouteTraits): number[] {
   const statuses = new Set<number>();
   if (t.scope) statuses.add(401).add(403).add(429); // the throttle guards every keyed request
   if (t.resourceParams || t.query || t.body || t.idempotent) statuses.add(400);
-  if (t.backendParam || t.resourceParams) statuses.add(404);
+  if (t.backendParam || t.resourceParams || t.bodyNamesBackends) statuses.add(404);
   if (t.conflicts || t.idempotent) statuses.add(409);
   if (t.body) statuses.add(413).add(415);
-  if (t.body || t.idempotent) statuses.add(422);
+  if ((t.body && !t.bodyNamesBackends) || t.idempotent) statuses.add(422);
   if (t.capability) statuses.add(501);
   if (t.upstream) statuses.add(429).add(502).add(503).add(504);
   return [...statuses].sort((a, b) => a - b);

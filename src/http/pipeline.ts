@@ -139,7 +139,7 @@ export async function authorize(c: Context<GatewayEnv>, deps: AccessDeps, scope:
 }
 
 /** A 404 for a backend name nobody configured, listing those this key may use (CONTRACT §4). */
-function unknownBackend(name: string, principal: Principal, backends: ReadonlyMap<string, BackendEntry>): GatewayError {
+export function unknownBackend(name: string, principal: Principal, backends: ReadonlyMap<string, BackendEntry>): GatewayError {
   const usable = [...backends.keys()].filter((b) => mayReach(principal, b));
   return new GatewayError(404, 'not_found', `No backend named "${name}": this key may use ${usable.map((b) => `"${b}"`).join(', ') || 'none'}`, {
     details: { backends: usable },

@@ -146,7 +146,7 @@ function accessCheck(
 }
 
 /** What an adapter call carries from its request. */
-const callContext = (c: Context<GatewayEnv>): CallContext => ({ requestId: c.get('requestId'), logger: c.get('logger') });
+export const callContext = (c: Context<GatewayEnv>): CallContext => ({ requestId: c.get('requestId'), logger: c.get('logger') });
 
 /** The JSON media types @hono/zod-openapi's media-type gate accepts (its `jsonRequestRegex`). */
 const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
@@ -155,7 +155,7 @@ const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]
  * A JSON body with a lone surrogate in any string is refused (400) before validation: no field
  * of any provider can hold it, and it would crash a mapping or be mangled upstream.
  */
-const refuseMalformedText: MiddlewareHandler<GatewayEnv> = async function refuseMalformedText(c, next) {
+export const refuseMalformedText: MiddlewareHandler<GatewayEnv> = async function refuseMalformedText(c, next) {
   // Only a body the route's media-type gate takes as JSON: any other gets its 415 from that gate,
   // in the contract's order (so "application/json;" is a 415 there, and must not be a 400 here).
   if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
@@ -174,7 +174,8 @@ const refuseMalformedText: MiddlewareHandler<GatewayEnv> = async function refuse
   await next();
 };
 
-const limitBody = bodyLimit({
+/** A body over 1 MiB is a 413, before it is read whole. */
+export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
     throw new GatewayError(413, 'payload_too_large', 'The request body is larger than 1 MiB');

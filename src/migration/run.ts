@@ -87,16 +87,24 @@ export async function runMigration(
     await Promise.all(Array.from({ length: Math.min(concurrency, plan.users.length) }, worker));
 
     const report = reportOf(plan, users);
-    // The report is made: the passwords in it count as shown (a later run replaces none of them).
-    for (const u of users) {
-      if (u.outcome === 'created' && u.password === 'generated') {
-        await deps.state.put(u.username, { step: 'done', sourceId: u.sourceId, targetId: u.targetId!, password: 'generated', reported: true, at: now() });
-      }
-    }
     deps.ctx.logger.info({ from: source.name, to: target.name, ...report.summary.outcomes }, 'migration run');
     return report;
   } finally {
     await release();
+  }
+}
+
+/**
+ * Records that the report reached its reader (printed, or handed to the HTTP answer): the
+ * generated passwords in it count as shown, and a later run replaces none of them. Until then a
+ * later run gives those users new passwords and reports them — a report lost to a crash costs a
+ * rotation, never a password nobody saw.
+ */
+export async function markReported(report: MigrationReport, state: MigrationState): Promise<void> {
+  for (const u of report.users) {
+    if (u.outcome === 'created' && u.password === 'generated') {
+      await state.put(u.username, { step: 'done', sourceId: u.sourceId, targetId: u.targetId!, password: 'generated', reported: true, at: now() });
+    }
   }
 }
 
@@ -152,7 +160,7 @@ async function createWithRetries(p: PlannedUser, carried: Carried, r: Running, m
       );
       const kind = password ? 'carried' : 'generated';
       await deps.state.put(p.username, { step: 'done', sourceId: p.sourceId, targetId: user.id, password: kind, reported: false, at: now() });
-      audit(r, user.id, p.targetUsername, Object.keys(carried.input));
+      audit(r, user.id, p.targetUsername, [...Object.keys(carried.input), ...(password ? ['password'] : [])]);
       return reported(p, 'created', {
         targetId: user.id, password: kind, attempts: attempt,
         ...(kind === 'generated' && generatedPassword ? { generatedPassword } : {}),

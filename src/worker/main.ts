@@ -12,6 +12,7 @@
  * - Throttling counts per isolate, by `CF-Connecting-IP`.
  * - Audit sinks: `stdout` (a `console.log` line per event) and `http` (each delivery handed to the
  *   request's `waitUntil`); `file` needs Node and is refused.
+ * - `POST /v1/migrations` answers a 501 (`MIGRATIONS_REFUSAL` below says why).
  * - `/docs` is the server-rendered reference (src/http/docs.ts, as `/docs/plain` on Node): swagger-ui's
  *   2 MB of assets stay out of the bundle (`npm run build:worker` refuses them).
  *
@@ -54,6 +55,18 @@ interface Built {
 let built: Built | undefined;
 
 /**
+ * `POST /v1/migrations` answers this 501 here, dry runs included. Planning alone reads each user's
+ * keys, rules and password on both sides (two or three upstream calls per user), and a run adds a
+ * few per created user: past a few dozen users that exceeds a Worker request's subrequest limit
+ * (50 on the free plan), failing part-way with errors that would not say why. A run's lock and
+ * records also need a store every isolate shares atomically, which KV (no set-if-absent) and the
+ * isolate's memory are not. A clear refusal beats a route that works only for small backends.
+ */
+const MIGRATIONS_REFUSAL =
+  'Migrations do not run on Cloudflare Workers: a migration makes several upstream calls per user, beyond the '
+  + "subrequest limit of a Worker's request. Run it through a gateway on Node.";
+
+/**
  * The gateway for these bindings, built on the first request of the isolate and kept while
  * `GATEWAY_CONFIG` is the same text (bindings are fixed for a deployment).
  */
@@ -85,6 +98,7 @@ function build(configText: string | undefined, env: Env): Fetch {
       // Cloudflare's edge sets it from the connection (a client cannot). Throttle counters are this
       // isolate's own (the default): see docs/security.md.
       clientAddress: (c) => c.req.header('cf-connecting-ip'),
+      migrationsRefusal: MIGRATIONS_REFUSAL,
     });
     logger.info({ backends: Object.keys(config.backends), cache: config.cache.driver }, 'gateway built for this isolate');
     return (request, bindings, ctx) => app.fetch(request, bindings, ctx);

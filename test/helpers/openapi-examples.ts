@@ -29,6 +29,7 @@ interface Def {
   element?: z.ZodType;
   valueType?: z.ZodType;
   in?: z.ZodType;
+  options?: z.ZodType[];
 }
 
 const isZod = (v: unknown): v is z.ZodType => typeof (v as { safeParse?: unknown })?.safeParse === 'function';
@@ -78,12 +79,15 @@ export function checkExamples(
     walked.set(schema, seen.add(pointer));
     if ('example' in node) validate(schema, node.example, `${pointer}/example`);
     (node.allOf as Json[] | undefined)?.forEach((branch, i) => walk(schema, branch, `${pointer}/allOf/${i}`));
+    const def = defOf(schema);
     for (const key of ['anyOf', 'oneOf'] as const) {
-      (node[key] as Json[] | undefined)?.forEach((branch, i) => {
-        if (branch.type !== 'null') walk(schema, branch, `${pointer}/${key}/${i}`);
+      const branches = node[key] as Json[] | undefined;
+      // A union's branches are its options, in order; any other (a nullable) is the schema itself.
+      const optionOf = (i: number) => (def.type === 'union' && def.options?.length === branches?.length ? def.options![i]! : schema);
+      branches?.forEach((branch, i) => {
+        if (branch.type !== 'null') walk(optionOf(i), branch, `${pointer}/${key}/${i}`);
       });
     }
-    const def = defOf(schema);
     if (WRAPPERS.has(def.type) && def.innerType) return walk(def.innerType, node, pointer);
     if (def.type === 'pipe' && def.in) return walk(def.in, node, pointer);
     if (def.type === 'object' && def.shape) {
