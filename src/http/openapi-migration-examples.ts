@@ -5,16 +5,14 @@
  */
 import type { MigrationPlan, PlannedBackend, PlannedUser } from '../migration/plan-types.js';
 import type { MigrationReport } from '../migration/report-types.js';
-import type { z } from '@hono/zod-openapi';
-import type { MigrationRequest } from './routes/migration-schemas.js';
 
 /** A run of every user (`usernames` left out would mean the same here), asked for explicitly. */
-export const migrationRequestExample: z.input<typeof MigrationRequest> = {
+export const migrationRequestExample = {
   from: 'onprem',
   to: 'togo',
   usernames: ['acme_archive', 'acme_reports', 'acme_uploads'],
   dryRun: false,
-};
+} as const;
 
 const from: PlannedBackend = { backend: 'onprem', provider: 'sftpgo', apiVersion: 'v1', serverVersion: '1.2.2' };
 const to: PlannedBackend = { backend: 'togo', provider: 'sftptogo', apiVersion: null, serverVersion: null };
