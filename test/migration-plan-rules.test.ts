@@ -9,7 +9,7 @@ import { BASIC_PERMISSIONS, PERMISSIONS, type NetworkRule, type Permission, type
 import { vocabularyOf } from '../src/domain/permissions.js';
 import { differences, droppedFields, type SideProfile, type UserFacts } from '../src/migration/field-rules.js';
 import type { ServerInfo } from '../src/provider-kit/adapter.js';
-import { carry } from '../src/migration/carry.js';
+import { carry, storageHome } from '../src/migration/carry.js';
 import { summaryOf, type PlanField, type PlannedUser } from '../src/migration/plan.js';
 import { sftpgoNaming } from '../adapters/sftpgo/naming.js';
 import { createSftpToGoAdapter } from '../adapters/sftptogo/adapter.js';
@@ -252,13 +252,23 @@ describe('what a run carries (carry): narrowing, skipping, widening', () => {
       username: 'acme', status: 'active', accessLevel: 'read-only', homeDirectory: '/srv/acme', expiresAt: '2031-01-01T00:00:00.000Z',
       displayName: 'Acme', sshKeys: ['ssh-ed25519 AAAA a'], networkRules: [{ cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null }],
     });
+    // Into SFTP To Go's shared storage: a folder of its own, jailed there (not the whole storage).
     expect(carried(source, V1, TOGO, { narrow: false, acceptWidening: true }).input).toEqual({
-      username: 'acme', status: 'active', accessLevel: 'read-only', displayName: 'Acme', sshKeys: ['ssh-ed25519 AAAA a'],
+      username: 'acme', status: 'active', accessLevel: 'read-only', homeDirectory: '/acme', chrootDirectory: '/acme',
+      displayName: 'Acme', sshKeys: ['ssh-ed25519 AAAA a'],
       networkRules: [
         { cidr: '10.0.0.0/8', protocol: 'any', enabled: true, description: null },
         { cidr: '192.0.2.0/24', protocol: 'any', enabled: true, description: 'office' },
       ],
     });
+  });
+
+  it.each([
+    ['/srv/sftpgo/data/acme_uploads', 'acme_uploads', '/acme_uploads'],
+    ['/srv/shared/acme/', 'acme_two', '/acme'],
+    ['/', 'root_home', '/root_home'],
+  ])('a disk home %s into a shared storage: %s gets %s', (home, username, expected) => {
+    expect(storageHome(home, username)).toBe(expected);
   });
 
   it('compares rule sets as where they let a user in from', () => {

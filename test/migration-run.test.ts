@@ -173,6 +173,8 @@ describe('SFTPGo 1.x → SFTP To Go: generated passwords, narrowing', () => {
     expect(reader.targetId).toBe(stored.Id);
     expect(stored.SshKeys.map((k) => k.Fingerprint)).toEqual([ED25519.fingerprint]);
     expect(stored.InboundRules.map((r) => r.Source)).toEqual(['10.0.0.0/8']);
+    // A folder of its own in the shared storage, jailed there, as SFTPGo jailed it in its home.
+    expect([stored.HomeDirectory, stored.ChrootDirectory]).toEqual(['/plain_reader', '/plain_reader']);
     expect(logLines.join('\n')).not.toContain(stored.Password);
 
     const narrowed = await run(v1, togo, { narrow: true });

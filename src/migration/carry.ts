@@ -86,6 +86,16 @@ function carriedRules(rules: NetworkRule[] | null, to: SideProfile): NetworkRule
 }
 
 /**
+ * The home of a user on a target whose homes are folders of one shared storage (SFTP To Go), for
+ * a source whose homes are paths on its own disk (SFTPGo): the home's own folder at the storage's
+ * root (`/srv/sftpgo/data/acme` → `/acme`). Left to the target's default, the user would get the
+ * whole storage, every other user's files with it.
+ */
+export function storageHome(home: string, username: string): string {
+  return `/${home.split('/').filter(Boolean).pop() ?? username}`;
+}
+
+/**
  * The create request for `facts.user` on `to`, named `targetUsername`.
  *
  * @example carry(facts, plan.dropped, sftpToGo, sftpgo, 'acme', { narrow: true, acceptWidening: false })
@@ -108,6 +118,11 @@ export function carry(
   const rules = carriedRules(facts.networkRules, to);
   const keys = to.sshKeys ? facts.sshKeys ?? [] : [];
   const sameHomes = from.rules.homes === to.rules.homes;
+  // Between providers that name homes alike, the home (and a jail apart from it) as it is; into
+  // a shared storage, a folder of the user's own, jailed there as the source jailed it in its home.
+  // Into a server's disk, the target's default (SFTPGo: its homeDirectoryBase/username).
+  const home = sameHomes ? u.homeDirectory : to.rules.homes === 'storage' ? storageHome(u.homeDirectory, targetUsername) : undefined;
+  const jail = sameHomes ? u.chrootDirectory : home ?? null;
   const limits = to.fields.limits && u.limits !== null
     ? Object.fromEntries(Object.entries(u.limits).filter(([, v]) => v !== null))
     : undefined;
@@ -118,8 +133,8 @@ export function carry(
     status: u.status,
     ...(perms.root.accessLevel === 'custom' ? { permissions: perms.root.permissions } : { accessLevel: perms.root.accessLevel }),
     ...(directories !== null && Object.keys(directories).length > 0 ? { directoryPermissions: directories } : {}),
-    ...(sameHomes ? { homeDirectory: u.homeDirectory } : {}),
-    ...(sameHomes && to.fields.independentChroot && u.chrootDirectory !== null ? { chrootDirectory: u.chrootDirectory } : {}),
+    ...(home !== undefined ? { homeDirectory: home } : {}),
+    ...(to.fields.independentChroot && jail !== null ? { chrootDirectory: jail } : {}),
     ...(to.fields.expiration && u.expiresAt !== null ? { expiresAt: u.expiresAt } : {}),
     ...(limits !== undefined && Object.keys(limits).length > 0 ? { limits } : {}),
     ...(to.fields.displayName && u.displayName ? { displayName: u.displayName } : {}),
