@@ -17,21 +17,14 @@ import { verifyMigration } from '../src/migration/verify.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { CallContext } from '../src/provider-kit/adapter.js';
 import { keyOf } from './fixtures/ssh-keys.js';
-import { createEmulator, rule, serveSide, sidesOf, storedUsernames, type EmulatorKind, type ServedSide } from './fixtures/migration-sides.js';
+import { emulatorSides, rule, sidesOf, storedUsernames, type ServedSide } from './fixtures/migration-sides.js';
 
 const ctx: CallContext = { requestId: 'migration-1000-directions', logger: createLogger({ level: 'silent' }) };
 const ED25519 = keyOf('ed25519');
 const USERS = 1000;
 
-const opened: ServedSide[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-});
-async function side(name: string, kind: EmulatorKind, extra: Record<string, unknown> = {}): Promise<ServedSide> {
-  const served = await serveSide(name, createEmulator(kind), extra);
-  opened.push(served);
-  return served;
-}
+const { side, closeAll } = emulatorSides();
+afterAll(closeAll);
 
 /** Seeds the source; every tenth user gets a key and a rule (through the adapter, as a caller would). */
 async function seed(from: ServedSide, to: ServedSide): Promise<void> {

@@ -26,7 +26,7 @@ import { openFileMigrationState, parseStateText } from '../src/node/migration-fi
 import { createLogger } from '../src/observability/logger.js';
 import type { CallContext } from '../src/provider-kit/adapter.js';
 import { keyOf } from './fixtures/ssh-keys.js';
-import { configText, createEmulator, rule, serveSide, sidesOf, storedUsernames, type ServedSide } from './fixtures/migration-sides.js';
+import { configText, emulatorSides, rule, sidesOf, storedUsernames } from './fixtures/migration-sides.js';
 import { buildCliOnce, cleanEnv, finished, runCli, type CliResult } from './helpers/cli.js';
 
 let bin: string;
@@ -38,15 +38,8 @@ beforeAll(async () => {
   ({ bin } = await buildCliOnce('migration-1000'));
 }, 60_000);
 
-const opened: ServedSide[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-});
-async function side(name: string, kind: Parameters<typeof createEmulator>[0], extra: Record<string, unknown> = {}): Promise<ServedSide> {
-  const served = await serveSide(name, createEmulator(kind), extra);
-  opened.push(served);
-  return served;
-}
+const { side, closeAll } = emulatorSides();
+afterAll(closeAll);
 
 /** The CLI's `migrate` on `from` → `to`, started with these extra flags. */
 function startMigrate(config: string, from: string, to: string, args: string[]): ChildProcess {

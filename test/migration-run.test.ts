@@ -17,7 +17,7 @@ import type { CallContext } from '../src/provider-kit/adapter.js';
 import type { AuditEvent, AuditSink } from '../src/security/audit.js';
 import { keyOf } from './fixtures/ssh-keys.js';
 import {
-  createEmulator, make, rule, serveSide, sidesOf, storedPasswords, storedUsernames, type EmulatorKind, type ServedSide,
+  emulatorSides, make, rule, sidesOf, storedPasswords, storedUsernames, type ServedSide,
 } from './fixtures/migration-sides.js';
 
 const ED25519 = keyOf('ed25519');
@@ -29,16 +29,8 @@ const ctx: CallContext = {
   logger: createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } }),
 };
 
-const opened: ServedSide[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-});
-
-async function side(name: string, kind: EmulatorKind, extra: Record<string, unknown> = {}): Promise<ServedSide> {
-  const served = await serveSide(name, createEmulator(kind), extra);
-  opened.push(served);
-  return served;
-}
+const { side, closeAll } = emulatorSides();
+afterAll(closeAll);
 
 const audited: AuditEvent[] = [];
 const sink: AuditSink = { emit: (e) => void audited.push(e), close: async () => true };
