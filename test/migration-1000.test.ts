@@ -4,7 +4,8 @@
  * nothing extra, and a run after that creates nothing.
  *
  * - SFTP To Go → SFTPGo 1.x through the built CLI in a child process: 500s, then creates delayed
- *   past the backend's timeout, then SIGKILL; the same command resumes it.
+ *   past the backend's timeout, then SIGKILL at 400 users while a create is on its way (the
+ *   emulator makes it: a `creating` user on the target); the same command resumes it.
  * - SFTPGo 1.x → SFTP To Go through the CLI, 200 users: SIGTERM mid-run, then resumed.
  * - SFTPGo 1.x → SFTPGo 2.x in process (runMigration): 503s and a timeout, stopped, resumed.
  *
@@ -105,7 +106,9 @@ describe('SFTP To Go → SFTPGo 1.x, 1,000 users, through the CLI', () => {
 
     // The run: faults on the target's creates as it goes, then killed.
     t = Date.now();
-    const child = startMigrate(config, 'togo', 'onprem', args);
+    // One at a time: a retry's wait then holds the whole run, so the faults are over long before
+    // the kill, which comes mid-run (the resumed run goes four at a time).
+    const child = startMigrate(config, 'togo', 'onprem', [...args, '--concurrency', '1']);
     const killed = finished(child);
     const faults = { errors: false, timeouts: false, undone: 0, killedAt: 0 };
     followStderr(child, (line, done) => {
@@ -115,12 +118,20 @@ describe('SFTP To Go → SFTPGo 1.x, 1,000 users, through the CLI', () => {
         target.setFaults({ status: 500, match: { method: 'POST', pathPrefix: '/user' }, times: 3 });
       } else if (done >= 60 && !faults.timeouts) {
         faults.timeouts = true;
-        target.setFaults({ delayMs: 1_500, match: { method: 'POST', pathPrefix: '/user' }, times: 2 });
+        // Past the 500 ms timeout; made 200 ms later, before the user's next try looks for it.
+        target.setFaults({ delayMs: 700, match: { method: 'POST', pathPrefix: '/user' }, times: 2 });
       } else if (done >= 400 && faults.killedAt === 0 && faults.undone === 2) {
-        // Killed once both timed-out creates (which the emulator makes once their caller has
-        // gone) have been found and deleted by their user's next try.
+        // Once both timed-out creates (which the emulator makes once their caller has gone) were
+        // found and deleted by their user's next try: killed while a create is on its way, which
+        // the emulator then makes — a user recorded `creating` that is on the target.
         faults.killedAt = done;
-        child.kill('SIGKILL');
+        const before = target.requests.length;
+        target.setFaults({ delayMs: 300, match: { method: 'POST', pathPrefix: '/user' }, times: 1 });
+        const watch = setInterval(() => {
+          if (!target.requests.slice(before).some((r) => r.method === 'POST')) return;
+          clearInterval(watch);
+          child.kill('SIGKILL');
+        }, 2);
       }
     });
     const first = await killed;
@@ -144,7 +155,8 @@ describe('SFTP To Go → SFTPGo 1.x, 1,000 users, through the CLI', () => {
     const creating = records.filter((r) => r.step === 'creating').length;
     const doneBefore = records.filter((r) => r.step === 'done').length;
     expect(doneBefore).toBeGreaterThanOrEqual(390);
-    expect(creating).toBeLessThanOrEqual(4); // at most one per worker
+    expect(1001 - doneBefore, 'killed mid-run, with users left to make').toBeGreaterThanOrEqual(100);
+    expect(creating).toBeLessThanOrEqual(1); // at most one per worker
     expect(duplicates(storedUsernames(target))).toEqual([]);
     const creatingLanded = [...parseStateText(readFileSync(state, 'utf8'), state).records]
       .filter(([name, r]) => r.step === 'creating' && storedUsernames(target).includes(name)).length;
@@ -161,6 +173,7 @@ describe('SFTP To Go → SFTPGo 1.x, 1,000 users, through the CLI', () => {
     const createdNow = Number(/: (\d+) created/.exec(reportLine)![1]);
     const remade = resumed.stderr.split('\n').filter((l) => l.includes('deleted a user a stopped run may have half-made')).length;
     expect(remade).toBe(creatingLanded);
+    expect(creatingLanded).toBe(1);
     expect(createdNow).toBeLessThanOrEqual(1001 - doneBefore);
 
     // Every source user once on the target, with its keys, rules and password; nothing else.
