@@ -63,7 +63,7 @@ describe.each([
     const to = await side('new', toKind, { timeoutMs: 400 });
     await seed(from, to);
     const sourceUsers = await allUsers(from, to);
-    const state = cacheStoreState(createMemoryStore(50_000), 'test:', 'old', 'new');
+    const state = cacheStoreState(createMemoryStore(50_000), 'test:', { from: 'old', to: 'new', identity: 'old>new' });
     const stop = new AbortController();
     const post = { method: 'POST', pathPrefix: '/user' };
     const first = await runMigration(...sidesOf(from, to), { backoffMs: 20, signal: stop.signal, acceptWidening: true }, {

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openFileMigrationState, type StatePair } from '../src/node/migration-file-state.js';
+import type { StatePair } from '../src/migration/state.js';
+import { openFileMigrationState } from '../src/node/migration-file-state.js';
 import type { UserRunRecord } from '../src/migration/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'migration-file-state-'));

@@ -44,7 +44,7 @@ async function run(
   await markReported(report, state); // as the route and the command line do once the report is handed over
   return report;
 }
-const newState = () => cacheStoreState(createMemoryStore(), 'test:', 'from', 'to');
+const newState = () => cacheStoreState(createMemoryStore(), 'test:', { from: 'from', to: 'to', identity: 'from>to' });
 
 const userOf = (report: MigrationReport, username: string): ReportedUser => {
   const found = report.users.find((u) => u.username === username);

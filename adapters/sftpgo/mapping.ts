@@ -8,7 +8,7 @@
 import {
   accessLevelOf, BASIC_PERMISSIONS, BASIC_VOCABULARY, canonicalPermissions, cleanPath, invalidRequest, isoFromMs,
   namesOutside, nearestLevels, normalizeCidr, requestedDirectories, requestedPermissions, sshKeyIdOf,
-  UnsupportedFields, unsupportedField, vocabularyOf, wellFormed, type AdapterUser, type Connection, type Limits, type LimitsInput,
+  UnsupportedFields, unsupportedField, USERNAME_MAX, vocabularyOf, wellFormed, type AdapterUser, type Connection, type Limits, type LimitsInput,
   type NetworkRule, type NetworkRuleInput, type ParsedSshKey, type Permission, type QuotaScan, type SshKey,
   type Usage, type UserCreate, type UserPatch, type UserStatus, type Vocabulary,
 } from '../../src/provider-kit/index.js';
@@ -400,7 +400,6 @@ export function usernameRefusal(username: string): string | undefined {
   return why === undefined ? undefined : `SFTPGo usernames ${why}`;
 }
 
-const USERNAME_MAX = 255;
 
 /** `${base}/${username}`, refusing a username that would point outside the base. */
 export function defaultHome(base: string, username: string): string {

@@ -1,8 +1,8 @@
 /** How SFTPGo names and keeps users, as a migration to it must know (docs/providers.md). */
-import type { FixedLevel, ProviderNaming, ServerInfo } from '../../src/provider-kit/index.js';
+import { FIXED_LEVELS, type FixedLevel, type ProviderNaming, type ServerInfo } from '../../src/provider-kit/index.js';
 
 /** Every level but "none": SFTPGo needs one permission at least at a user's `/`. */
-const ROOT_LEVELS: readonly FixedLevel[] = ['read-only', 'write-only', 'read-write', 'full'];
+const ROOT_LEVELS: readonly FixedLevel[] = FIXED_LEVELS.filter((l) => l !== 'none');
 
 /** @example sftpgoNaming(() => ({ apiVersion: 'v1', serverVersion: '1.2.2' })).label() // 'SFTPGo 1.2.2' */
 export function sftpgoNaming(server: () => ServerInfo): ProviderNaming {

@@ -9,7 +9,7 @@
  * health.ts, each taking the backend's state (backend.ts) as its first argument.
  */
 import {
-  BASIC_VOCABULARY, type AdapterDeps, type FieldCapabilities, type ProviderAdapter, type ProviderNaming,
+  BASIC_VOCABULARY, FIXED_LEVELS, type AdapterDeps, type FieldCapabilities, type ProviderAdapter, type ProviderNaming,
 } from '../../src/provider-kit/index.js';
 import { createSftpToGoBackend } from './backend.js';
 import type { SftpToGoBackendConfig } from './config.js';
@@ -47,7 +47,7 @@ export const SFTPTOGO_FIELDS: FieldCapabilities = Object.freeze({
 /** How SFTP To Go names and keeps users (docs/providers.md): homes are paths in the organization's storage. */
 const SFTPTOGO_NAMING: ProviderNaming = {
   label: () => 'SFTP To Go',
-  rootLevels: ['none', 'read-only', 'write-only', 'read-write', 'full'],
+  rootLevels: FIXED_LEVELS,
   homes: 'storage',
   mayLowercase: () => false,
 };

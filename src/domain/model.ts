@@ -27,6 +27,10 @@ export const ACCESS_LEVELS = ['none', 'read-only', 'write-only', 'read-write', '
 export const AccessLevel = z.enum(ACCESS_LEVELS).openapi('AccessLevel');
 export type AccessLevel = z.infer<typeof AccessLevel>;
 
+/** The levels a provider stores as one value, narrowest first (`custom` is any other set). */
+export const FIXED_LEVELS = ['none', 'read-only', 'write-only', 'read-write', 'full'] as const satisfies readonly AccessLevel[];
+export type FixedLevel = (typeof FIXED_LEVELS)[number];
+
 export const PROVIDERS = ['sftptogo', 'sftpgo'] as const;
 export const Provider = z.enum(PROVIDERS).openapi('Provider');
 export type Provider = z.infer<typeof Provider>;

@@ -4,12 +4,11 @@
  * would skip the user instead, and what the target user will hold — which is what a later plan or
  * verify compares the target with. Pure: no I/O.
  */
-import type { NetworkRule, NetworkRuleInput, Permission, User, UserCreate } from '../domain/model.js';
+import { FIXED_LEVELS, type NetworkRule, type NetworkRuleInput, type Permission, type User, type UserCreate } from '../domain/model.js';
 import { canonicalPermissions, nearestLevels, permissionsOf } from '../domain/permissions.js';
 import type { SideProfile, UserFacts } from './field-rules.js';
 import type { DroppedField, FixedLevel, MigrationPolicy, NarrowedField } from './plan-types.js';
 
-const ALL_LEVELS: readonly FixedLevel[] = ['none', 'read-only', 'write-only', 'read-write', 'full'];
 const PERMISSION_DROPS = new Set<DroppedField['field']>(['accessLevel', 'permissions', 'directoryPermissions']);
 
 export interface Carried {
@@ -28,7 +27,7 @@ export interface Carried {
  */
 function narrowest(narrower: readonly FixedLevel[] | undefined, to: SideProfile): FixedLevel | undefined {
   const sized = (narrower ?? []).map((level) => ({ level, size: permissionsOf(level, to.vocab).length }));
-  sized.sort((a, b) => b.size - a.size || ALL_LEVELS.indexOf(a.level) - ALL_LEVELS.indexOf(b.level));
+  sized.sort((a, b) => b.size - a.size || FIXED_LEVELS.indexOf(a.level) - FIXED_LEVELS.indexOf(b.level));
   return sized[0]?.level;
 }
 

@@ -4,11 +4,11 @@
  * carried (`differences`). No I/O: the planner reads both sides and passes in what it found.
  */
 import type { FieldCapabilities, ProviderAdapter, ProviderNaming } from '../provider-kit/adapter.js';
-import type { Limits, NetworkRule, Provider, SshKey, User } from '../domain/model.js';
+import { FIXED_LEVELS, type Limits, type NetworkRule, type Provider, type SshKey, type User } from '../domain/model.js';
 import {
   accessLevelOf, canonicalPermissions, namesOutside, nearestLevels, type Vocabulary,
 } from '../domain/permissions.js';
-import type { DroppedField, FieldDifference, FixedLevel } from './plan-types.js';
+import type { DroppedField, FieldDifference } from './plan-types.js';
 
 /** One backend as the rules see it, once its server is found. */
 export interface SideProfile {
@@ -39,7 +39,6 @@ export interface UserFacts {
   networkRules: NetworkRule[] | null;
 }
 
-const ALL_LEVELS: readonly FixedLevel[] = ['none', 'read-only', 'write-only', 'read-write', 'full'];
 const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
 const hasLimits = (l: Limits | null) => l !== null && Object.values(l).some((v) => v !== null);
 
@@ -80,7 +79,7 @@ function directoryDrops(dirs: Record<string, User['permissions']> | null, to: Si
     return [{
       field: 'directoryPermissions' as const, directory,
       why: `${to.label} has no permission ${quoted(outside)} (for ${directory})`,
-      ...nearestLevels(perms, ALL_LEVELS, to.vocab),
+      ...nearestLevels(perms, FIXED_LEVELS, to.vocab),
     }];
   });
 }

@@ -3,7 +3,7 @@
  * answered as is by a route or printed by the CLI.
  */
 import type { Provider } from '../domain/model.js';
-import type { FixedLevel } from '../provider-kit/adapter.js';
+import type { FixedLevel } from '../domain/model.js';
 
 export type { FixedLevel };
 

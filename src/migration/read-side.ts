@@ -81,8 +81,8 @@ export async function factsOf(side: MigrationSide, user: AdapterUser, ctx: CallC
   return { user, sshKeys: keys, networkRules: rules };
 }
 
-/** `fn` over `items`, a few at a time, answers in the items' order. */
-export async function mapFewAtATime<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+/** `fn` over `items`, `concurrency` at a time, answers in the items' order. */
+export async function mapFewAtATime<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, concurrency = READ_CONCURRENCY): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   async function worker(): Promise<void> {
@@ -91,6 +91,6 @@ export async function mapFewAtATime<T, R>(items: readonly T[], fn: (item: T) => 
       out[i] = await fn(items[i]!);
     }
   }
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return out;
 }

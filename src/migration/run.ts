@@ -12,7 +12,8 @@ import { generatePassword } from '../domain/secrets.js';
 import type { CallContext } from '../provider-kit/adapter.js';
 import type { AuditSink } from '../security/audit.js';
 import { preparePlan, type MigrationSide, type PlanOptions } from './plan.js';
-import type { PlannedUser } from './plan-types.js';
+import type { MigrationPlan, PlannedUser } from './plan-types.js';
+import { mapFewAtATime } from './read-side.js';
 import { RUN_OUTCOMES, type MigrationReport, type ReportedUser, type RunOutcome } from './report-types.js';
 import type { Carried } from './carry.js';
 import type { MigrationState } from './state.js';
@@ -70,21 +71,15 @@ export async function runMigration(
   try {
     const { plan, carried } = await preparePlan(source, target, options, deps.ctx);
     const running: Running = { source, target, deps, attempts: Math.max(1, options.attempts ?? 4), backoffMs: options.backoffMs ?? 500 };
-    const users = new Array<ReportedUser>(plan.users.length);
-    let next = 0;
     let done = 0;
-    const worker = async () => {
-      while (next < plan.users.length) {
-        const i = next++;
-        const planned = plan.users[i]!;
-        users[i] = options.signal?.aborted
-          ? reported(planned, 'pending', { why: 'the run was stopped before this user: run it again' })
-          : await migrateUser(planned, carried.get(planned.username)!, running);
-        deps.progress?.(++done, plan.users.length, users[i]);
-      }
-    };
     const concurrency = Math.min(Math.max(1, options.concurrency ?? 4), 32);
-    await Promise.all(Array.from({ length: Math.min(concurrency, plan.users.length) }, worker));
+    const users = await mapFewAtATime(plan.users, async (planned) => {
+      const user = options.signal?.aborted
+        ? reported(planned, 'pending', { why: 'the run was stopped before this user: run it again' })
+        : await migrateUser(planned, carried.get(planned.username)!, running);
+      deps.progress?.(++done, plan.users.length, user);
+      return user;
+    }, concurrency);
 
     const report = reportOf(plan, users);
     deps.ctx.logger.info({ from: source.name, to: target.name, ...report.summary.outcomes }, 'migration run');
@@ -215,7 +210,7 @@ function audit(r: Running, userId: string, username: string, fields: string[]): 
   });
 }
 
-function reportOf(plan: Awaited<ReturnType<typeof preparePlan>>['plan'], users: ReportedUser[]): MigrationReport {
+function reportOf(plan: MigrationPlan, users: ReportedUser[]): MigrationReport {
   const outcomes = Object.fromEntries(RUN_OUTCOMES.map((o) => [o, 0])) as Record<RunOutcome, number>;
   for (const u of users) outcomes[u.outcome] += 1;
   return {

@@ -37,16 +37,24 @@ const RECORD_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** A held pair frees itself this long after its holder stopped renewing it (a killed process). */
 export const LOCK_TTL_MS = 30_000;
 
+export interface StatePair {
+  /** Backend names, as messages name them. */
+  from: string;
+  to: string;
+  /** The pair's identity, `onprem~3f9c…>togo~8a1b…`: in the cache store's keys, or the state file's first line. */
+  identity: string;
+}
+
 export const runningElsewhere = (from: string, to: string) =>
   conflict(`a migration from "${from}" to "${to}" is running: wait for it to finish, then run again`);
 
 /**
- * The state in the gateway's cache store, under `{prefix}migration:{from}>{to}:…` (backend
+ * The state in the gateway's cache store, under `{prefix}migration:{pair.identity}:…` (backend
  * identities, so a changed upstream starts afresh). With the `none` driver the caller passes a
  * memory store: the state then lives as long as the process.
  */
-export function cacheStoreState(store: CacheStore, keyPrefix: string, from: string, to: string): MigrationState {
-  const base = `${keyPrefix}migration:${from}>${to}`;
+export function cacheStoreState(store: CacheStore, keyPrefix: string, pair: StatePair): MigrationState {
+  const base = `${keyPrefix}migration:${pair.identity}`;
   const userKey = (username: string) => `${base}:user:${encodeURIComponent(username)}`;
   const lockKey = `${base}:lock`;
   return {
@@ -59,7 +67,7 @@ export function cacheStoreState(store: CacheStore, keyPrefix: string, from: stri
     },
     async acquire() {
       const token = crypto.randomUUID();
-      if (!(await store.setIfAbsent(lockKey, token, LOCK_TTL_MS))) throw runningElsewhere(from.split('~')[0]!, to.split('~')[0]!);
+      if (!(await store.setIfAbsent(lockKey, token, LOCK_TTL_MS))) throw runningElsewhere(pair.from, pair.to);
       // Renewed while the run lasts; a run that dies lets it expire.
       const renew = setInterval(() => void store.set(lockKey, token, Math.ceil(LOCK_TTL_MS / 1000)).catch(() => {}), LOCK_TTL_MS / 3);
       (renew as { unref?: () => void }).unref?.();

@@ -13,7 +13,7 @@
  */
 import { appendFileSync, linkSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { conflict, GatewayError } from '../domain/errors.js';
-import { runningElsewhere, type MigrationState, type UserRunRecord } from '../migration/state.js';
+import { runningElsewhere, type MigrationState, type StatePair, type UserRunRecord } from '../migration/state.js';
 
 export interface FileMigrationState extends MigrationState {
   /** The state file and its lock file. */
@@ -25,13 +25,6 @@ export interface FileMigrationState extends MigrationState {
   holder(): number | undefined;
 }
 
-export interface StatePair {
-  /** Backend names, as messages name them. */
-  from: string;
-  to: string;
-  /** The pair's identity, `onprem~3f9c…>togo~8a1b…`: written in the file's first line. */
-  identity: string;
-}
 
 const STEPS = new Set<UserRunRecord['step']>(['creating', 'done', 'failed']);
 

@@ -7,7 +7,7 @@
  */
 import {
   CAPABILITIES,
-  type AccessLevel, type AdapterUser, type Capabilities, type Capability, type Connection, type NetworkRule, type NetworkRuleInput,
+  type AdapterUser, type Capabilities, type Capability, type Connection, type FixedLevel, type NetworkRule, type NetworkRuleInput,
   type PasswordRotation, type Permission, type Provider, type QuotaScan, type SshKey, type UserCreate, type UserPatch,
 } from '../domain/model.js';
 import type { ListUsersQuery } from '../domain/paging.js';
@@ -39,9 +39,6 @@ export interface ServerInfo {
   apiVersion: string | null;
   serverVersion: string | null;
 }
-
-/** A fixed access level: what a provider stores as one value (`custom` is any other set). */
-export type FixedLevel = Exclude<AccessLevel, 'custom'>;
 
 /**
  * How a provider names and keeps users, beyond its fields and operations: what a migration must

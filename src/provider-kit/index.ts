@@ -7,7 +7,7 @@
 export {
   capabilitiesOf, isOperationCapability,
   type AdapterDeps, type CallContext, type CapabilityOperations, type CreatedUserResult, type FieldCapabilities,
-  type FixedLevel, type HealthResult, type ListUsersQuery, type Operations, type ProviderAdapter, type ProviderNaming,
+  type HealthResult, type ListUsersQuery, type Operations, type ProviderAdapter, type ProviderNaming,
   type ServerInfo, type UserPage,
 } from './adapter.js';
 export { breaker, httpUrl, retries, timeoutMs, type BackendConfig } from './backend-config.js';
@@ -20,8 +20,8 @@ export { UpstreamClient, upstreamMessage, type UpstreamRequest, type UpstreamRes
 export { KeyedMutex } from '../reliability/keyed-mutex.js';
 export { GatewayError, conflict, invalidRequest, notFound, unsupportedField, upstreamError } from '../domain/errors.js';
 export {
-  BASIC_PERMISSIONS, PERMISSIONS, SSH_KEY_TYPES,
-  type AccessLevel, type AdapterUser, type Capabilities, type Connection, type Limits, type LimitsInput, type NetworkRule,
+  BASIC_PERMISSIONS, FIXED_LEVELS, PERMISSIONS, SSH_KEY_TYPES, USERNAME_MAX,
+  type AccessLevel, type AdapterUser, type Capabilities, type Connection, type FixedLevel, type Limits, type LimitsInput, type NetworkRule,
   type NetworkRuleInput, type PasswordRotation, type Permission, type QuotaScan, type SshKey, type SshKeyType, type Usage,
   type UserCreate, type UserPatch, type UserStatus,
 } from '../domain/model.js';

@@ -4,7 +4,7 @@
  * field by field. The type checks at the end fail the build when either side changes alone.
  */
 import { z } from '@hono/zod-openapi';
-import { ACCESS_LEVELS, Provider, USERNAME_MAX } from '../../domain/model.js';
+import { FIXED_LEVELS, Provider, USERNAME_MAX } from '../../domain/model.js';
 import { PLAN_FIELDS, type MigrationPlan as Plan } from '../../migration/plan-types.js';
 import { RUN_OUTCOMES, type MigrationReport as Report } from '../../migration/report-types.js';
 import { migrationPlanExample } from '../openapi-migration-examples.js';
@@ -52,7 +52,7 @@ export const MigrationRequest = z
   .openapi('MigrationRequest');
 export type MigrationRequest = z.infer<typeof MigrationRequest>;
 
-const FixedLevel = z.enum(ACCESS_LEVELS.filter((l) => l !== 'custom') as ['none', 'read-only', 'write-only', 'read-write', 'full'])
+const FixedLevel = z.enum(FIXED_LEVELS)
   .openapi('FixedLevel');
 const PlanField = z.enum(PLAN_FIELDS).openapi('PlanField');
 

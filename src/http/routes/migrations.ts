@@ -118,7 +118,9 @@ async function run(
 ): Promise<MigrationReport> {
   const { cache } = deps;
   // Under the backends' identities: a changed upstream behind a name starts afresh.
-  const state = cacheStoreState(stateStore, cache.keyPrefix, cache.identity(source.name), cache.identity(target.name));
+  const state = cacheStoreState(stateStore, cache.keyPrefix, {
+    from: source.name, to: target.name, identity: `${cache.identity(source.name)}>${cache.identity(target.name)}`,
+  });
   const audit = deps.audit ? { sink: deps.audit, apiKey: c.get('principal').name } : undefined;
   let report: MigrationReport | undefined;
   try {
